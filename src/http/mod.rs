@@ -1,1 +1,17 @@
-//! (module under construction)
+//! The HTTP API: one [`app`] router, used by `cityfix serve` and by the tests.
+//!
+//! Handlers are thin: they extract and check the request, call one domain
+//! function, and return a view. Every failure goes through
+//! [`error::ApiError`], so all errors share one JSON shape.
+
+pub mod error;
+pub mod extract;
+pub mod idempotency;
+mod live;
+pub mod logging;
+mod routes;
+mod session;
+mod state;
+
+pub use routes::app;
+pub use state::{AppState, Limits};

@@ -1,0 +1,166 @@
+//! The one place where failures become HTTP answers.
+//!
+//! Every error the API returns has the shape `{"error":{"code":"…","message":"…"}}`.
+//! A 4xx message tells the client what was wrong with its request; a 5xx message
+//! says nothing internal, and the detail goes to the log instead.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::auth::AuthError;
+
+/// Result alias for handlers and extractors.
+pub type ApiResult<T> = std::result::Result<T, ApiError>;
+
+/// An error answered to an HTTP client.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The client's request was wrong; `message` says how.
+    #[error("{code}: {message}")]
+    Client {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+    },
+    /// Something failed on our side; `detail` is logged, never sent.
+    #[error("internal error: {detail}")]
+    Internal { detail: String },
+    /// A dependency (the store) is down; the client may retry later.
+    #[error("unavailable: {detail}")]
+    Unavailable { detail: String },
+}
+
+impl ApiError {
+    /// A client error with an explicit status.
+    pub fn client(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self::Client {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 400: the request could not be read at all (syntax, encoding, shape).
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::client(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// 422: the request was readable but a value in it is not acceptable.
+    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
+        Self::client(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+    }
+
+    /// 404 for a named thing that does not exist.
+    pub fn not_found(what: &str) -> Self {
+        Self::client(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
+    }
+
+    /// 500, keeping `detail` for the log only.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        Self::Internal {
+            detail: detail.to_string(),
+        }
+    }
+
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Client { status, .. } => *status,
+            Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The stable machine-readable code of this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Client { code, .. } => code,
+            Self::Internal { .. } => "internal",
+            Self::Unavailable { .. } => "unavailable",
+        }
+    }
+
+    fn public_message(&self) -> String {
+        match self {
+            Self::Client { message, .. } => message.clone(),
+            Self::Internal { .. } => "internal server error".to_owned(),
+            Self::Unavailable { .. } => "service temporarily unavailable".to_owned(),
+        }
+    }
+}
+
+/// The body of every error answer.
+#[derive(Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// The inside of [`ErrorBody`].
+#[derive(Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match &self {
+            Self::Internal { detail } => tracing::error!(error.detail = %detail, "request failed"),
+            Self::Unavailable { detail } => {
+                tracing::warn!(error.detail = %detail, "dependency unavailable");
+            }
+            Self::Client { .. } => {}
+        }
+
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code().to_owned(),
+                message: self.public_message(),
+            },
+        };
+        let mut response = (self.status(), Json(body)).into_response();
+        if self.status() == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"cityfix\""),
+            );
+        }
+        response
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(err: AuthError) -> Self {
+        match err {
+            AuthError::MissingCredentials => Self::client(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "this endpoint needs a bearer token (Authorization: Bearer …) or a session cookie",
+            ),
+            AuthError::MalformedCredentials(why) => Self::client(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                format!("the credentials could not be read: {why}"),
+            ),
+            AuthError::UnknownToken => Self::client(
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "the token is unknown or has been revoked",
+            ),
+            AuthError::WrongRole { needed } => Self::client(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!("this endpoint needs a {needed} token"),
+            ),
+            AuthError::Forbidden(why) => Self::client(StatusCode::FORBIDDEN, "forbidden", why),
+            AuthError::InvalidGrant(why) => Self::unprocessable("invalid_grant", why),
+            AuthError::Store(detail) => Self::Internal { detail },
+        }
+    }
+}

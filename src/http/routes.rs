@@ -1,0 +1,46 @@
+//! Every route of the API, in one place.
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Method, StatusCode, Uri};
+use axum::middleware;
+use axum::routing::get;
+
+use super::error::ApiError;
+use super::logging::log_requests;
+use super::{AppState, live, session};
+
+/// The whole API as one router; `main` serves it and the tests call it directly.
+pub fn app(state: AppState) -> Router {
+    let limits = state.limits;
+
+    Router::new()
+        .route(
+            "/api/v1/session",
+            get(session::show)
+                .post(session::open)
+                .delete(session::close),
+        )
+        .route("/api/v1/events/stream", get(live::stream))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(limits.max_json_bytes))
+        .layer(middleware::from_fn(log_requests))
+        .with_state(state)
+}
+
+async fn not_found(uri: Uri) -> ApiError {
+    ApiError::client(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no such endpoint: {}", uri.path()),
+    )
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::client(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{method} is not allowed on {}", uri.path()),
+    )
+}
