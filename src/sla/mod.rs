@@ -7,15 +7,23 @@
 
 mod breach;
 mod calendar;
+mod compliance;
+mod engine;
 mod hours;
 mod policy;
 mod target;
+mod webhook;
 
 pub use breach::{BreachSchedule, DeadlineKind, DueBreach};
 pub use calendar::{CalendarSpec, Holiday, WorkingCalendar};
+pub use compliance::{
+    ComplianceFigures, ComplianceRecord, ComplianceReport, Outcome, UNASSIGNED, compliance,
+};
+pub use engine::{SlaEngine, SlaSpec};
 pub use hours::WorkingHours;
 pub use policy::{ANY_CATEGORY, Deadlines, PolicySpec, Priority, SlaPolicies};
 pub use target::{Target, TargetDuration, deadline};
+pub use webhook::{EscalationNotice, Webhook, WebhookError};
 
 use jiff::Timestamp;
 use jiff::civil::Date;
