@@ -25,7 +25,17 @@ impl Default for ExifInfo {
 
 /// Reads Orientation and GPS from a JPEG, PNG or WebP; no EXIF at all gives the defaults.
 pub fn read_exif(bytes: &[u8]) -> ExifInfo {
-    let Ok(exif) = exif::Reader::new().read_from_container(&mut Cursor::new(bytes)) else {
+    // Phones write vendor fields that strict parsing rejects (the Nokia 8.3 fixture does);
+    // keep every tag that did parse instead of losing GPS and Orientation with them.
+    let parsed = exif::Reader::new()
+        .continue_on_error(true)
+        .read_from_container(&mut Cursor::new(bytes))
+        .or_else(|e| {
+            e.distill_partial_result(|errors| {
+                tracing::debug!(count = errors.len(), "skipped malformed EXIF fields");
+            })
+        });
+    let Ok(exif) = parsed else {
         return ExifInfo::default();
     };
     ExifInfo {
@@ -53,20 +63,20 @@ fn gps_position(exif: &Exif) -> Option<Point<f64>> {
 /// A missing ref is read as N or E, which is what cameras that omit it mean.
 fn signed_degrees(exif: &Exif, value_tag: Tag, ref_tag: Tag, negative: u8) -> Option<f64> {
     let field = exif.get_field(value_tag, In::PRIMARY)?;
-    let Value::Rational(parts) = &field.value else {
-        return None;
+    // The standard says RATIONAL; some phones (Nokia 8.3) write SRATIONAL.
+    let parts: Vec<f64> = match &field.value {
+        Value::Rational(parts) => parts.iter().map(|p| p.to_f64()).collect(),
+        Value::SRational(parts) => parts.iter().map(|p| p.to_f64()).collect(),
+        _ => return None,
     };
-    let mut degrees = 0.0;
-    for (part, unit) in parts.iter().zip([1.0, 60.0, 3600.0]) {
-        let value = part.to_f64();
-        if !value.is_finite() {
-            return None;
-        }
-        degrees += value / unit;
-    }
-    if parts.is_empty() {
+    if parts.is_empty() || parts.iter().any(|p| !p.is_finite() || *p < 0.0) {
         return None;
     }
+    let degrees: f64 = parts
+        .iter()
+        .zip([1.0, 60.0, 3600.0])
+        .map(|(part, unit)| part / unit)
+        .sum();
 
     let reference = exif
         .get_field(ref_tag, In::PRIMARY)
