@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod boundaries;
 pub mod classify;
+pub mod cli;
 pub mod clock;
 pub mod clusters;
 pub mod config;

@@ -187,6 +187,11 @@ impl WorkOrderState {
                 self.problem_still_visible = *problem_still_visible;
             }
             EventKind::WorkOrderClosed { .. } => self.closed_at = at,
+            EventKind::ClosedInSource { .. } => {
+                self.status = WorkOrderStatus::Closed;
+                self.resolved_at = at;
+                self.closed_at = at;
+            }
             EventKind::WorkOrderReopened { reason, .. } => {
                 self.reopen_count += 1;
                 self.closed_at = None;

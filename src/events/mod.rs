@@ -151,6 +151,11 @@ pub enum EventKind {
         work_order_id: i64,
         contractor: Option<String>,
     },
+    /// Replayed history: the source system closed the case at this instant.
+    /// Its own steps are not known, so none of the lifecycle's are claimed.
+    ClosedInSource {
+        work_order_id: i64,
+    },
     /// A deadline passed without its step.
     DeadlineBreached {
         work_order_id: i64,
@@ -181,6 +186,7 @@ impl EventKind {
             | Self::WorkOrderReopened { work_order_id, .. }
             | Self::WorkOrderRejected { work_order_id, .. }
             | Self::WorkOrderReassigned { work_order_id, .. }
+            | Self::ClosedInSource { work_order_id }
             | Self::DeadlineBreached { work_order_id, .. }
             | Self::Escalated { work_order_id, .. } => Some(*work_order_id),
         }
@@ -200,6 +206,7 @@ impl EventKind {
             Self::WorkOrderReopened { .. } => "work_order_reopened",
             Self::WorkOrderRejected { .. } => "work_order_rejected",
             Self::WorkOrderReassigned { .. } => "work_order_reassigned",
+            Self::ClosedInSource { .. } => "closed_in_source",
             Self::DeadlineBreached { .. } => "deadline_breached",
             Self::Escalated { .. } => "escalated",
         }

@@ -164,3 +164,41 @@ impl From<AuthError> for ApiError {
         }
     }
 }
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(err: crate::store::StoreError) -> Self {
+        use crate::store::StoreError;
+        match err {
+            StoreError::NotFound(what) => Self::not_found(&what),
+            StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => {
+                Self::Unavailable {
+                    detail: err.to_string(),
+                }
+            }
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl From<crate::pipeline::IntakeError> for ApiError {
+    fn from(err: crate::pipeline::IntakeError) -> Self {
+        use crate::photos::PhotoError;
+        use crate::pipeline::IntakeError;
+        let code = err.code();
+        match err {
+            IntakeError::Store(store) => store.into(),
+            IntakeError::Classify(detail) => Self::internal(detail),
+            IntakeError::Photo(PhotoError::Io { .. }) => Self::internal(err),
+            IntakeError::Photo(PhotoError::TooLarge(_)) => {
+                Self::client(StatusCode::PAYLOAD_TOO_LARGE, code, err.to_string())
+            }
+            IntakeError::NotSetUp => {
+                Self::client(StatusCode::SERVICE_UNAVAILABLE, code, err.to_string())
+            }
+            IntakeError::Report(crate::reports::ReportError::NotANumber { .. }) => {
+                Self::unprocessable("invalid_position", err.to_string())
+            }
+            _ => Self::unprocessable(code, err.to_string()),
+        }
+    }
+}

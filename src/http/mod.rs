@@ -7,8 +7,10 @@
 pub mod error;
 pub mod extract;
 pub mod idempotency;
+mod incidents;
 mod live;
 pub mod logging;
+pub mod reports;
 mod routes;
 mod session;
 mod state;

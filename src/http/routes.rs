@@ -4,17 +4,27 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, StatusCode, Uri};
 use axum::middleware;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use super::error::ApiError;
 use super::logging::log_requests;
-use super::{AppState, live, session};
+use super::{AppState, incidents, live, reports, session};
 
 /// The whole API as one router; `main` serves it and the tests call it directly.
 pub fn app(state: AppState) -> Router {
     let limits = state.limits;
 
+    let report_body_limit = DefaultBodyLimit::max(limits.max_report_body_bytes());
     Router::new()
+        .route("/healthz", get(healthz))
+        .route(
+            "/api/v1/reports",
+            post(reports::create).layer(report_body_limit),
+        )
+        .route("/api/v1/reports/{id}", get(reports::show))
+        .route("/api/v1/reports/{id}/photo", get(reports::photo))
+        .route("/api/v1/incidents", get(incidents::list))
+        .route("/api/v1/jurisdictions", get(incidents::jurisdictions))
         .route(
             "/api/v1/session",
             get(session::show)
@@ -27,6 +37,10 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(limits.max_json_bytes))
         .layer(middleware::from_fn(log_requests))
         .with_state(state)
+}
+
+async fn healthz() -> &'static str {
+    "ok"
 }
 
 async fn not_found(uri: Uri) -> ApiError {

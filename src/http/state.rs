@@ -7,6 +7,7 @@ use axum::extract::FromRef;
 use super::idempotency::IdempotencyCache;
 use crate::auth::Authenticator;
 use crate::events::live::LiveFeed;
+use crate::pipeline::Pipeline;
 
 /// Size limits on what clients send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +43,7 @@ impl Limits {
 /// Shared state of the HTTP server; cheap to clone.
 #[derive(Clone, FromRef)]
 pub struct AppState {
+    pub pipeline: Arc<Pipeline>,
     pub auth: Authenticator,
     pub live: LiveFeed,
     pub idempotency: Arc<IdempotencyCache>,

@@ -38,6 +38,15 @@ impl Priority {
             Self::Urgent => "urgent",
         }
     }
+
+    /// One step more urgent; `Urgent` stays `Urgent`.
+    pub fn raised(self) -> Priority {
+        match self {
+            Self::Low => Self::Normal,
+            Self::Normal => Self::High,
+            Self::High | Self::Urgent => Self::Urgent,
+        }
+    }
 }
 
 impl fmt::Display for Priority {

@@ -1,1 +1,119 @@
-//! (module under construction)
+//! Storage behind one trait: the embedded SQLite file by default
+//! ([`SqliteStore`]), PostgreSQL + PostGIS in production.
+//!
+//! The pipeline decides everything that does not depend on stored state
+//! (routing, classification, deadlines, the contract candidates) and hands the
+//! store one [`ReportPlan`] per report. The store does the rest atomically:
+//! the idempotency check, dedup against open incidents, the new incident, the
+//! dispatch choice among the candidates by their open work orders, the work
+//! order and the events. Each backend does dedup its own way and says why it
+//! is correct with several writers.
+
+mod sqlite;
+mod types;
+
+pub use sqlite::SqliteStore;
+pub use types::*;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+
+use crate::auth::TokenStore;
+use crate::boundaries::ParsedBoundaries;
+use crate::events::Event;
+use crate::setup::CitySetup;
+
+/// What can go wrong in a store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0}")]
+    Locked(String),
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("I/O error at {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl StoreError {
+    pub(crate) fn corrupt(what: impl std::fmt::Display) -> Self {
+        Self::Corrupt(what.to_string())
+    }
+}
+
+/// Result alias of the store layer.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Everything cityfix keeps. Implementations are shared behind an `Arc`.
+#[async_trait]
+pub trait Store: TokenStore + Send + Sync {
+    /// `sqlite` or `postgres`, with the server version, for the startup log.
+    async fn describe(&self) -> Result<String>;
+
+    /// Stores a boundary file as a new version of its level's jurisdictions;
+    /// an unchanged file (same content hash as the level's last import)
+    /// changes nothing.
+    async fn import_boundaries(
+        &self,
+        import: &BoundaryImport,
+        parsed: &ParsedBoundaries,
+        now: Timestamp,
+    ) -> Result<ImportOutcome>;
+
+    /// Every jurisdiction with its current boundary, for routing and the API.
+    async fn jurisdictions(&self) -> Result<Vec<JurisdictionRecord>>;
+
+    /// Applies a validated set-up; the same file again changes nothing.
+    async fn apply_setup(
+        &self,
+        setup: &CitySetup,
+        text: &str,
+        now: Timestamp,
+    ) -> Result<SetupOutcome>;
+
+    /// The text of the last set-up applied, if any.
+    async fn current_setup_text(&self) -> Result<Option<String>>;
+
+    /// Store ids of the set-up's contracts, in the order of `setup.contracts`.
+    async fn contract_ids(&self, setup: &CitySetup) -> Result<Vec<i64>>;
+
+    /// Records reports in order, each atomically; see the module docs.
+    async fn record_reports(&self, plans: Vec<ReportPlan>) -> Result<Vec<RecordOutcome>>;
+
+    /// The report a source already sent under this id, if any.
+    async fn report_by_source(&self, source: &str, source_id: &str) -> Result<Option<ReportView>>;
+
+    /// One report as its citizen follows it.
+    async fn report(&self, id: i64) -> Result<Option<ReportView>>;
+
+    /// The photo hash of a report, if it has one.
+    async fn report_photo(&self, id: i64) -> Result<Option<String>>;
+
+    /// Incidents matching a query, newest first, at most `query.limit`.
+    async fn incidents(&self, query: &IncidentQuery) -> Result<Vec<IncidentView>>;
+
+    /// Points of reports (or incidents) for the heatmap and cluster views.
+    async fn report_points(&self) -> Result<Vec<ReportPoint>>;
+
+    /// The event log, oldest first, optionally of one work order.
+    async fn events(&self, work_order_id: Option<i64>) -> Result<Vec<Event>>;
+
+    /// Work orders and their outcomes for the replay summary and the figures.
+    async fn work_order_summaries(&self) -> Result<Vec<WorkOrderSummary>>;
+}
+
+/// A store shared by the server's tasks.
+pub type SharedStore = Arc<dyn Store>;

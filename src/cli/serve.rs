@@ -1,0 +1,116 @@
+//! `cityfix serve`: the HTTP API on the configured store, until SIGTERM or Ctrl-C.
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+
+use crate::auth::Authenticator;
+use crate::classify::{Classifier, OnnxClassifier};
+use crate::config::{GlobalConfig, ServeConfig, open_store};
+use crate::events::live::LiveFeed;
+use crate::http::idempotency::IdempotencyCache;
+use crate::http::{AppState, Limits, app};
+use crate::photos::{DirPhotoStore, PhotoLimits};
+use crate::pipeline::{Pipeline, PipelineParts};
+
+pub(super) async fn run(global: &GlobalConfig, config: &ServeConfig) -> Result<()> {
+    let store = open_store(global).await?;
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), store = %store.describe().await?, "cityfix starting");
+
+    let classifier = load_classifier(config);
+    let limits = Limits::default();
+    let live = LiveFeed::default();
+    let pipeline = Pipeline::load(PipelineParts {
+        store: store.clone(),
+        classifier,
+        photos: Arc::new(DirPhotoStore::new(global.data_dir.join("photos"))),
+        photo_limits: PhotoLimits {
+            max_bytes: limits.max_photo_bytes,
+            ..PhotoLimits::default()
+        },
+        live: live.clone(),
+        max_description_chars: limits.max_description_chars,
+        triage_threshold: config.classifier().triage_threshold,
+    })
+    .await?;
+    let city = pipeline.city();
+    tracing::info!(
+        jurisdictions = city.router().len(),
+        city = city
+            .setup()
+            .map_or("(no set-up applied)", |s| s.city.as_str()),
+        "city loaded"
+    );
+    if city.setup().is_none() {
+        tracing::warn!("no set-up applied: reports are refused until `cityfix setup apply` runs");
+    }
+
+    let state = AppState {
+        pipeline: Arc::new(pipeline),
+        auth: Authenticator::new(store.clone()),
+        live,
+        idempotency: Arc::new(IdempotencyCache::default()),
+        limits,
+    };
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    tracing::info!(listen = %config.listen, "serving the API");
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("the server stopped")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn load_classifier(config: &ServeConfig) -> Option<Arc<dyn Classifier>> {
+    if config.no_classifier {
+        tracing::info!("classifier off (--no-classifier): the citizen's category is used");
+        return None;
+    }
+    if !config.model.exists() {
+        tracing::warn!(model = %config.model.display(), "no model file: the citizen's category is used");
+        return None;
+    }
+    match OnnxClassifier::load(&config.classifier()) {
+        Ok(classifier) => {
+            tracing::info!(
+                model = %config.model.display(),
+                sha256 = %classifier.model_sha256(),
+                input_px = classifier.input_px(),
+                "classifier ready"
+            );
+            Some(Arc::new(classifier))
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "classifier not loaded: the citizen's category is used");
+            None
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

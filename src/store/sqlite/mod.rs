@@ -1,0 +1,308 @@
+//! The embedded store: one SQLite file under the data directory.
+//!
+//! One process owns the file: an exclusive lock on `cityfix.lock` beside it
+//! refuses a second server (or a replay while a server runs), because dedup
+//! and dispatch decisions are taken from the in-memory [`OpenIncidentIndex`]
+//! under one writer mutex. Reads go through the connection pool concurrently
+//! (WAL mode).
+
+mod boundaries;
+mod intake;
+mod reads;
+
+use std::fs::File;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+use tokio::sync::Mutex;
+
+use super::{
+    BoundaryImport, ImportOutcome, IncidentQuery, IncidentView, JurisdictionRecord, RecordOutcome,
+    ReportPlan, ReportPoint, ReportView, Result, SetupOutcome, Store, StoreError, WorkOrderSummary,
+};
+use crate::auth::{AuthError, Grant, TokenHash, TokenRecord, TokenStore};
+use crate::boundaries::ParsedBoundaries;
+use crate::events::Event;
+use crate::incidents::OpenIncidentIndex;
+use crate::setup::CitySetup;
+
+/// The embedded SQLite store.
+pub struct SqliteStore {
+    pool: SqlitePool,
+    writer: Mutex<OpenIncidentIndex>,
+    // Held for the store's lifetime: the OS lock is released when it drops.
+    _lock: Option<Arc<File>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating when needed) `data_dir/cityfix.sqlite`, applies the
+    /// migrations and loads the open incidents. Fails when another process
+    /// holds the data directory.
+    pub async fn open(data_dir: &Path) -> Result<Self> {
+        let io = |source| StoreError::Io {
+            path: data_dir.display().to_string(),
+            source,
+        };
+        std::fs::create_dir_all(data_dir).map_err(io)?;
+        let lock = lock_data_dir(data_dir)?;
+
+        let options = SqliteConnectOptions::new()
+            .filename(data_dir.join("cityfix.sqlite"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        Self::start(pool, Some(Arc::new(lock))).await
+    }
+
+    /// A private in-memory store, for tests and benches.
+    pub async fn open_in_memory() -> Result<Self> {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true);
+        // One connection: every connection to `:memory:` is a database of its own.
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await?;
+        Self::start(pool, None).await
+    }
+
+    async fn start(pool: SqlitePool, lock: Option<Arc<File>>) -> Result<Self> {
+        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+        let index = intake::load_open_incidents(&pool).await?;
+        tracing::debug!(open_incidents = index.len(), "loaded the dedup index");
+        Ok(Self {
+            pool,
+            writer: Mutex::new(index),
+            _lock: lock,
+        })
+    }
+
+    /// The connection pool, for tests that look at the tables directly.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+fn lock_data_dir(data_dir: &Path) -> Result<File> {
+    let path = data_dir.join("cityfix.lock");
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| StoreError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+    file.try_lock().map_err(|_| {
+        StoreError::Locked(format!(
+            "the data directory {} is in use by another cityfix process; the embedded \
+             store serves one process (stop the other one, or use PostgreSQL for several)",
+            data_dir.display()
+        ))
+    })?;
+    Ok(file)
+}
+
+pub(crate) fn ms(at: Timestamp) -> i64 {
+    at.as_millisecond()
+}
+
+pub(crate) fn instant(ms: i64) -> Result<Timestamp> {
+    Timestamp::from_millisecond(ms).map_err(StoreError::corrupt)
+}
+
+pub(crate) fn opt_instant(ms: Option<i64>) -> Result<Option<Timestamp>> {
+    ms.map(instant).transpose()
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn describe(&self) -> Result<String> {
+        let version: String = sqlx::query_scalar("SELECT sqlite_version()")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(format!("embedded SQLite {version}"))
+    }
+
+    async fn import_boundaries(
+        &self,
+        import: &BoundaryImport,
+        parsed: &ParsedBoundaries,
+        now: Timestamp,
+    ) -> Result<ImportOutcome> {
+        let _writer = self.writer.lock().await;
+        boundaries::import(&self.pool, import, parsed, now).await
+    }
+
+    async fn jurisdictions(&self) -> Result<Vec<JurisdictionRecord>> {
+        boundaries::current(&self.pool).await
+    }
+
+    async fn apply_setup(
+        &self,
+        setup: &CitySetup,
+        text: &str,
+        now: Timestamp,
+    ) -> Result<SetupOutcome> {
+        let _writer = self.writer.lock().await;
+        boundaries::apply_setup(&self.pool, setup, text, now).await
+    }
+
+    async fn current_setup_text(&self) -> Result<Option<String>> {
+        let body = sqlx::query_scalar("SELECT body FROM setup_documents ORDER BY id DESC LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(body)
+    }
+
+    async fn contract_ids(&self, setup: &CitySetup) -> Result<Vec<i64>> {
+        boundaries::contract_ids(&self.pool, setup).await
+    }
+
+    async fn record_reports(&self, plans: Vec<ReportPlan>) -> Result<Vec<RecordOutcome>> {
+        let mut index = self.writer.lock().await;
+        let outcome = intake::record(&self.pool, &mut index, plans).await;
+        if outcome.is_err() {
+            // The transaction rolled back: the index may hold its incidents.
+            *index = intake::load_open_incidents(&self.pool).await?;
+        }
+        outcome
+    }
+
+    async fn report_by_source(&self, source: &str, source_id: &str) -> Result<Option<ReportView>> {
+        let id: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM reports WHERE source = ? AND source_id = ?")
+                .bind(source)
+                .bind(source_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        match id {
+            Some(id) => reads::report(&self.pool, id).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn report(&self, id: i64) -> Result<Option<ReportView>> {
+        reads::report(&self.pool, id).await
+    }
+
+    async fn report_photo(&self, id: i64) -> Result<Option<String>> {
+        let photo: Option<Option<String>> =
+            sqlx::query_scalar("SELECT photo_sha256 FROM reports WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(photo.flatten())
+    }
+
+    async fn incidents(&self, query: &IncidentQuery) -> Result<Vec<IncidentView>> {
+        reads::incidents(&self.pool, query).await
+    }
+
+    async fn report_points(&self) -> Result<Vec<ReportPoint>> {
+        reads::report_points(&self.pool).await
+    }
+
+    async fn events(&self, work_order_id: Option<i64>) -> Result<Vec<Event>> {
+        reads::events(&self.pool, work_order_id).await
+    }
+
+    async fn work_order_summaries(&self) -> Result<Vec<WorkOrderSummary>> {
+        reads::work_order_summaries(&self.pool).await
+    }
+}
+
+fn auth_error(err: sqlx::Error) -> AuthError {
+    AuthError::Store(err.to_string())
+}
+
+#[async_trait]
+impl TokenStore for SqliteStore {
+    async fn insert_token(
+        &self,
+        hash: &TokenHash,
+        grant: &Grant,
+        created_at: Timestamp,
+    ) -> crate::auth::Result<i64> {
+        let (contractor, jurisdiction_id) = match grant {
+            Grant::Contractor { contractor_id } => (Some(contractor_id.clone()), None),
+            Grant::Supervisor { jurisdiction_id } => (None, Some(*jurisdiction_id)),
+        };
+        let id = sqlx::query(
+            "INSERT INTO tokens (hash, role, contractor, jurisdiction_id, created_at_ms) \
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(hash.as_hex())
+        .bind(grant.role().as_str())
+        .bind(contractor)
+        .bind(jurisdiction_id)
+        .bind(ms(created_at))
+        .execute(&self.pool)
+        .await
+        .map_err(auth_error)?
+        .last_insert_rowid();
+        Ok(id)
+    }
+
+    async fn find_active_token(
+        &self,
+        hash: &TokenHash,
+    ) -> crate::auth::Result<Option<TokenRecord>> {
+        let row = sqlx::query(
+            "SELECT id, role, contractor, jurisdiction_id, created_at_ms FROM tokens \
+             WHERE hash = ? AND revoked_at_ms IS NULL",
+        )
+        .bind(hash.as_hex())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(auth_error)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let role: String = row.get("role");
+        let grant = match role.as_str() {
+            "contractor" => Grant::Contractor {
+                contractor_id: row
+                    .get::<Option<String>, _>("contractor")
+                    .unwrap_or_default(),
+            },
+            _ => Grant::Supervisor {
+                jurisdiction_id: row
+                    .get::<Option<i64>, _>("jurisdiction_id")
+                    .unwrap_or_default(),
+            },
+        };
+        let created_at =
+            instant(row.get("created_at_ms")).map_err(|e| AuthError::Store(e.to_string()))?;
+        Ok(Some(TokenRecord {
+            id: row.get("id"),
+            grant,
+            created_at,
+            revoked_at: None,
+        }))
+    }
+
+    async fn revoke_token(&self, id: i64, revoked_at: Timestamp) -> crate::auth::Result<bool> {
+        let done = sqlx::query(
+            "UPDATE tokens SET revoked_at_ms = ? WHERE id = ? AND revoked_at_ms IS NULL",
+        )
+        .bind(ms(revoked_at))
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(auth_error)?;
+        Ok(done.rows_affected() == 1)
+    }
+}
