@@ -7,6 +7,7 @@
 //!   the same batching, the floor the pipeline is measured against.
 //!
 //! Needs `../shared/data/cities/boston`; without it the benches say so and do nothing.
+#![allow(clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -20,7 +21,7 @@ use cityfix::pipeline::{Pipeline, PipelineParts};
 use cityfix::replay::{CategoryMap, ReplayRecord, read_category_map, read_records, replay};
 use cityfix::routing::{JurisdictionShape, RouteOutcome, Router};
 use cityfix::setup::{CitySetup, JurisdictionRef};
-use cityfix::store::{BoundaryImport, SharedStore, SqliteStore, Store};
+use cityfix::store::{BoundaryImport, SharedStore, SqliteStore};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use geo::Point;
 use jiff::Timestamp;
@@ -48,7 +49,10 @@ fn inputs() -> Option<Inputs> {
     records.sort_by_key(|record| record.created_at);
     records.truncate(SAMPLE);
     Some(Inputs {
-        boundaries: std::fs::read_to_string(boston.join("boundaries/boston_police_districts.geojson")).ok()?,
+        boundaries: std::fs::read_to_string(
+            boston.join("boundaries/boston_police_districts.geojson"),
+        )
+        .ok()?,
         setup: std::fs::read_to_string(project("fixtures/boston/setup.toml")).ok()?,
         map: read_category_map(&project("fixtures/boston/categories.csv")).ok()?,
         records,
@@ -69,7 +73,10 @@ async fn boston_store(inputs: &Inputs) -> SharedStore {
         time_zone: "America/New_York".into(),
         source_name: "boston_police_districts.geojson".into(),
     };
-    store.import_boundaries(&import, &parsed, Timestamp::now()).await.expect("import");
+    store
+        .import_boundaries(&import, &parsed, Timestamp::now())
+        .await
+        .expect("import");
     let refs: Vec<JurisdictionRef> = store
         .jurisdictions()
         .await
@@ -82,7 +89,10 @@ async fn boston_store(inputs: &Inputs) -> SharedStore {
         })
         .collect();
     let setup = CitySetup::parse(&inputs.setup, &refs).expect("setup");
-    store.apply_setup(&setup, &inputs.setup, Timestamp::now()).await.expect("apply");
+    store
+        .apply_setup(&setup, &inputs.setup, Timestamp::now())
+        .await
+        .expect("apply");
     store
 }
 
@@ -101,9 +111,15 @@ async fn timed_replay(inputs: &Inputs) -> Duration {
     .await
     .expect("pipeline");
     let started = Instant::now();
-    replay(&pipeline, "bench", inputs.records.clone(), &inputs.map, false)
-        .await
-        .expect("replay");
+    replay(
+        &pipeline,
+        "bench",
+        inputs.records.clone(),
+        &inputs.map,
+        false,
+    )
+    .await
+    .expect("replay");
     started.elapsed()
 }
 

@@ -1,5 +1,6 @@
 //! The citizen's side of the API through the router: filing, following, and
 //! every kind of bad input a phone or a script sends.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 

@@ -4,6 +4,7 @@
 //! PROVENANCE counts all 179,396 rows; the shared file holds a 90 % sample, so
 //! the test compares shares, not counts. Slow in debug builds: run it with
 //! `cargo test --release --test replay_boston`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 
@@ -16,7 +17,9 @@ use support::city::{apply_setup, fixture, import, pipeline};
 
 fn boston_dir() -> Option<PathBuf> {
     let dir = support::real_data::shared_dir()?.join("data/cities/boston");
-    dir.join("reports_normalized.csv.gz").is_file().then_some(dir)
+    dir.join("reports_normalized.csv.gz")
+        .is_file()
+        .then_some(dir)
 }
 
 /// Police-district points outside every polygon, first ids as PROVENANCE lists them.
@@ -37,55 +40,111 @@ async fn boston_history_replays_with_provenance_shares() {
     let data = tempfile::tempdir().unwrap();
     let store: SharedStore = std::sync::Arc::new(SqliteStore::open(data.path()).await.unwrap());
     let boundaries = boston.join("boundaries/boston_police_districts.geojson");
-    import(&store, &boundaries, "police_district", "DISTRICT", "DISTRICT").await;
+    import(
+        &store,
+        &boundaries,
+        "police_district",
+        "DISTRICT",
+        "DISTRICT",
+    )
+    .await;
     apply_setup(&store, &fixture("boston/setup.toml")).await;
-    let pipeline = pipeline(store.clone(), &data.path().join("photos"), Default::default()).await;
+    let pipeline = pipeline(
+        store.clone(),
+        &data.path().join("photos"),
+        Default::default(),
+    )
+    .await;
 
     let records = read_records(&boston.join("reports_normalized.csv.gz")).unwrap();
     let shared_ids: HashSet<String> = records.iter().map(|r| r.id.clone()).collect();
     let map = read_category_map(&fixture("boston/categories.csv")).unwrap();
-    let summary = replay(&pipeline, "replay:boston", records, &map, false).await.unwrap();
+    let summary = replay(&pipeline, "replay:boston", records, &map, false)
+        .await
+        .unwrap();
 
     totals_add_up(&summary);
     let records = summary.records as f64;
     assert_eq!(summary.records, 161_456);
 
     // 99.978 % of all rows fall inside a police district (39 of 179,396 outside).
-    let outside = summary.rejected.get("outside_jurisdictions").copied().unwrap_or(0) as f64;
+    let outside = summary
+        .rejected
+        .get("outside_jurisdictions")
+        .copied()
+        .unwrap_or(0) as f64;
     let outside_share = outside / records;
-    assert!((outside_share - 39.0 / 179_396.0).abs() < 0.0001, "outside share {outside_share}");
-    assert_eq!(summary.rejected_total() as f64, outside, "nothing else is rejected");
+    assert!(
+        (outside_share - 39.0 / 179_396.0).abs() < 0.0001,
+        "outside share {outside_share}"
+    );
+    assert_eq!(
+        summary.rejected_total() as f64,
+        outside,
+        "nothing else is rejected"
+    );
 
-    // 21,845 of 179,396 rows (12.18 %) sit on the City Hall default geocode.
-    let placeholder_share = summary.placeholder_reports as f64 / records;
-    assert!((placeholder_share - 21_845.0 / 179_396.0).abs() < 0.005, "placeholder share {placeholder_share}");
-
-    // ...and none of them was merged: no giant incident at City Hall.
-    let incidents = store
+    // 21,845 of 179,396 rows (12.18 %) sit on the City Hall default geocode; each
+    // is its own incident, flagged, so there is no giant incident at City Hall.
+    let at_city_hall = store
         .incidents(&IncidentQuery {
             bbox: Some([-71.0588, 42.3593, -71.0586, 42.3595]),
             limit: 100_000,
             ..IncidentQuery::default()
         })
         .await
-        .unwrap();
-    assert!(incidents.len() as u64 >= summary.placeholder_reports * 99 / 100);
-    assert!(incidents.iter().all(|i| i.placeholder && i.report_count == 1));
+        .unwrap()
+        .into_iter()
+        .filter(|i| i.lon == -71.0587 && i.lat == 42.3594)
+        .collect::<Vec<_>>();
+    let city_hall_share = at_city_hall.len() as f64 / records;
+    assert!(
+        (city_hall_share - 21_845.0 / 179_396.0).abs() < 0.005,
+        "City Hall share {city_hall_share}"
+    );
+    assert!(
+        at_city_hall
+            .iter()
+            .all(|i| i.placeholder && i.report_count == 1)
+    );
+    assert!(summary.placeholder_reports >= at_city_hall.len() as u64);
+    eprintln!(
+        "placeholder reports {} (City Hall {}), merged {}, incidents {}",
+        summary.placeholder_reports,
+        at_city_hall.len(),
+        summary.reports_merged,
+        summary.incidents_created
+    );
 
     // The known outside points of the shared sample are among the rejected.
-    let known_in_sample = KNOWN_OUTSIDE.iter().filter(|id| shared_ids.contains(**id)).count();
+    let known_in_sample = KNOWN_OUTSIDE
+        .iter()
+        .filter(|id| shared_ids.contains(**id))
+        .count();
     assert!(known_in_sample > 0);
     for id in KNOWN_OUTSIDE.iter().filter(|id| shared_ids.contains(**id)) {
-        assert!(store.report_by_source("replay:boston", id).await.unwrap().is_none(), "{id}");
+        assert!(
+            store
+                .report_by_source("replay:boston", id)
+                .await
+                .unwrap()
+                .is_none(),
+            "{id}"
+        );
     }
 
     // Dedup happened, but far from every report collapsed.
     let merged_share = summary.reports_merged as f64 / summary.accepted as f64;
-    assert!((0.02..0.5).contains(&merged_share), "merged share {merged_share}");
+    assert!(
+        (0.02..0.5).contains(&merged_share),
+        "merged share {merged_share}"
+    );
 
     // A second replay of the same file adds nothing.
     let again_records = read_records(&boston.join("reports_normalized.csv.gz")).unwrap();
-    let again = replay(&pipeline, "replay:boston", again_records, &map, false).await.unwrap();
+    let again = replay(&pipeline, "replay:boston", again_records, &map, false)
+        .await
+        .unwrap();
     assert_eq!(again.accepted, 0);
     assert_eq!(again.already_recorded, summary.accepted);
 }
@@ -95,8 +154,14 @@ fn totals_add_up(summary: &ReplaySummary) {
         summary.accepted + summary.already_recorded + summary.rejected_total(),
         summary.records
     );
-    assert_eq!(summary.incidents_created + summary.reports_merged, summary.accepted);
-    assert_eq!(summary.reports_by_jurisdiction.values().sum::<u64>(), summary.accepted);
+    assert_eq!(
+        summary.incidents_created + summary.reports_merged,
+        summary.accepted
+    );
+    assert_eq!(
+        summary.reports_by_jurisdiction.values().sum::<u64>(),
+        summary.accepted
+    );
     assert_eq!(
         summary.work_orders_by_contractor.values().sum::<u64>(),
         summary.incidents_created

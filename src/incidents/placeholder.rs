@@ -70,7 +70,7 @@ impl PlaceholderDetector {
         }
         let detected =
             stats.reports >= DETECT_MIN_REPORTS && stats.categories.len() >= DETECT_MIN_CATEGORIES;
-        detected.then(|| PlaceholderHit::Detected {
+        detected.then_some(PlaceholderHit::Detected {
             reports: stats.reports,
             categories: stats.categories.len(),
         })

@@ -189,64 +189,20 @@ impl Pipeline {
             }
         }
 
-        let summaries: Vec<(
-            i64,
-            String,
-            bool,
-            Option<Timestamp>,
-            Vec<i64>,
-            Point<f64>,
-            Timestamp,
-        )> = plans
-            .iter()
-            .map(|plan| {
-                let mut jurisdictions = vec![plan.routing.jurisdiction_id];
-                jurisdictions.extend(&plan.routing.containing);
-                (
-                    plan.routing.jurisdiction_id,
-                    plan.category.clone(),
-                    plan.placeholder,
-                    plan.source_closed_at,
-                    jurisdictions,
-                    plan.position,
-                    plan.received_at,
-                )
-            })
-            .collect();
+        let planned: Vec<Planned> = plans.iter().map(Planned::of).collect();
         if !plans.is_empty() {
             match self.store.record_reports(plans).await {
                 Ok(outcomes) => {
-                    for ((slot, outcome), summary) in planned_at.iter().zip(outcomes).zip(summaries)
-                    {
-                        let (
-                            jurisdiction_id,
-                            category,
-                            placeholder,
-                            source_closed_at,
-                            jurisdictions,
-                            position,
-                            at,
-                        ) = summary;
-                        let intake = self.accepted(
-                            outcome,
-                            jurisdiction_id,
-                            category,
-                            placeholder,
-                            source_closed_at,
-                        );
-                        if let Ok(intake) = &intake {
-                            self.publish(intake, jurisdictions, position, at);
-                        }
-                        answers[*slot] = Some(intake);
+                    for ((slot, outcome), planned) in planned_at.iter().zip(outcomes).zip(planned) {
+                        answers[*slot] = Some(self.accepted(outcome, planned));
                     }
                 }
                 Err(err) => {
                     let message = err.to_string();
                     tracing::error!(error = %message, "storing reports failed");
                     for slot in planned_at {
-                        answers[slot] = Some(Err(IntakeError::Store(StoreError::Conflict(
-                            message.clone(),
-                        ))));
+                        let failed = StoreError::Conflict(message.clone());
+                        answers[slot] = Some(Err(IntakeError::Store(failed)));
                     }
                 }
             }
@@ -257,14 +213,7 @@ impl Pipeline {
             .collect()
     }
 
-    fn accepted(
-        &self,
-        outcome: RecordOutcome,
-        jurisdiction_id: i64,
-        category: String,
-        placeholder: bool,
-        source_closed_at: Option<Timestamp>,
-    ) -> Result<Intake, IntakeError> {
+    fn accepted(&self, outcome: RecordOutcome, planned: Planned) -> Result<Intake, IntakeError> {
         if let RecordOutcome::AlreadyRecorded {
             same_content: false,
             ..
@@ -272,41 +221,32 @@ impl Pipeline {
         {
             return Err(IntakeError::IdempotencyConflict);
         }
-        Ok(Intake {
+        let intake = Intake {
             outcome,
-            jurisdiction_id,
-            category,
-            placeholder,
-            source_closed_at,
-        })
-    }
-
-    fn publish(
-        &self,
-        intake: &Intake,
-        jurisdiction_ids: Vec<i64>,
-        position: Point<f64>,
-        at: Timestamp,
-    ) {
-        let RecordOutcome::Recorded {
+            jurisdiction_id: planned.jurisdiction_ids[0],
+            category: planned.category,
+            placeholder: planned.placeholder,
+            source_closed_at: planned.source_closed_at,
+        };
+        if let RecordOutcome::Recorded {
             report_id,
             incident_id,
             ..
         } = intake.outcome
-        else {
-            return;
-        };
-        self.live.publish(LiveEvent {
-            jurisdiction_ids,
-            at,
-            kind: LiveEventKind::ReportAccepted {
-                report_id,
-                incident_id,
-                category: intake.category.clone(),
-                lon: position.x(),
-                lat: position.y(),
-            },
-        });
+        {
+            self.live.publish(LiveEvent {
+                jurisdiction_ids: planned.jurisdiction_ids,
+                at: planned.received_at,
+                kind: LiveEventKind::ReportAccepted {
+                    report_id,
+                    incident_id,
+                    category: intake.category.clone(),
+                    lon: planned.position.x(),
+                    lat: planned.position.y(),
+                },
+            });
+        }
+        Ok(intake)
     }
 
     async fn plan(
@@ -415,6 +355,32 @@ impl Pipeline {
                 })??;
         self.photos.put(&processed.sha256, &processed.bytes).await?;
         Ok(processed)
+    }
+}
+
+/// What the answer to a submission needs from its plan once the store took it.
+struct Planned {
+    /// The routed jurisdiction first, then those containing it.
+    jurisdiction_ids: Vec<i64>,
+    category: String,
+    placeholder: bool,
+    source_closed_at: Option<Timestamp>,
+    position: Point<f64>,
+    received_at: Timestamp,
+}
+
+impl Planned {
+    fn of(plan: &ReportPlan) -> Self {
+        let mut jurisdiction_ids = vec![plan.routing.jurisdiction_id];
+        jurisdiction_ids.extend(&plan.routing.containing);
+        Self {
+            jurisdiction_ids,
+            category: plan.category.clone(),
+            placeholder: plan.placeholder,
+            source_closed_at: plan.source_closed_at,
+            position: plan.position,
+            received_at: plan.received_at,
+        }
     }
 }
 
