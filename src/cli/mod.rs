@@ -11,7 +11,7 @@ use jiff::Timestamp;
 
 use crate::auth::{TokenCommand, run_token_command};
 use crate::boundaries::{ImportOptions, parse_boundaries};
-use crate::config::{GlobalConfig, ServeConfig, open_store};
+use crate::config::{GlobalConfig, ServeConfig, open_admin_store, open_store};
 use crate::events::live::LiveFeed;
 use crate::photos::{DirPhotoStore, PhotoLimits};
 use crate::pipeline::{Pipeline, PipelineParts};
@@ -155,7 +155,7 @@ async fn import_boundaries(
     let text =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     let parsed = parse_boundaries(&text, options).with_context(|| format!("{}", file.display()))?;
-    let store = open_store(global).await?;
+    let store = open_admin_store(global).await?;
     let outcome = store
         .import_boundaries(import, &parsed, Timestamp::now())
         .await?;
@@ -193,7 +193,7 @@ async fn import_boundaries(
 async fn apply_setup(global: &GlobalConfig, file: &Path) -> Result<()> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    let store = open_store(global).await?;
+    let store = open_admin_store(global).await?;
     let refs: Vec<JurisdictionRef> = store
         .jurisdictions()
         .await?
@@ -277,7 +277,7 @@ async fn replay(global: &GlobalConfig, args: &ReplayArgs) -> Result<()> {
 }
 
 async fn token(global: &GlobalConfig, command: &TokenCommand) -> Result<()> {
-    let store = open_store(global).await?;
+    let store = open_admin_store(global).await?;
     if let Some(grant) = command.requested_grant() {
         check_grant_target(&store, &grant?).await?;
     }

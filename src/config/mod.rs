@@ -82,8 +82,18 @@ impl ServeConfig {
     }
 }
 
-/// Opens the store the configuration names.
+/// Opens the store the configuration names, for recording reports (`serve`,
+/// `replay`); the embedded store then refuses a second such process.
 pub async fn open_store(config: &GlobalConfig) -> Result<SharedStore, StoreError> {
+    open(config, true).await
+}
+
+/// Opens the store for administrative commands that may run beside a server.
+pub async fn open_admin_store(config: &GlobalConfig) -> Result<SharedStore, StoreError> {
+    open(config, false).await
+}
+
+async fn open(config: &GlobalConfig, records_reports: bool) -> Result<SharedStore, StoreError> {
     match &config.database_url {
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
             Err(StoreError::Conflict(format!(
@@ -95,7 +105,8 @@ pub async fn open_store(config: &GlobalConfig) -> Result<SharedStore, StoreError
             "DATABASE_URL must be a postgres:// URL (got {:?}); leave it unset for the embedded store",
             redact(url)
         ))),
-        None => Ok(Arc::new(SqliteStore::open(&config.data_dir).await?)),
+        None if records_reports => Ok(Arc::new(SqliteStore::open(&config.data_dir).await?)),
+        None => Ok(Arc::new(SqliteStore::open_shared(&config.data_dir).await?)),
     }
 }
 

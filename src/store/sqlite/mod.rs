@@ -1,10 +1,12 @@
 //! The embedded store: one SQLite file under the data directory.
 //!
-//! One process owns the file: an exclusive lock on `cityfix.lock` beside it
-//! refuses a second server (or a replay while a server runs), because dedup
-//! and dispatch decisions are taken from the in-memory [`OpenIncidentIndex`]
-//! under one writer mutex. Reads go through the connection pool concurrently
-//! (WAL mode).
+//! One process owns intake: an exclusive lock on `cityfix.lock` beside the
+//! file refuses a second server (or a replay while a server runs), because
+//! dedup and dispatch decisions are taken from the in-memory
+//! [`OpenIncidentIndex`] under one writer mutex. Administrative commands
+//! (boundary imports, set-up, tokens) open the file shared, without the lock,
+//! and may not record reports; SQLite's own locking orders their writes.
+//! Reads go through the connection pool concurrently (WAL mode).
 
 mod boundaries;
 mod intake;
@@ -36,6 +38,8 @@ use crate::setup::CitySetup;
 pub struct SqliteStore {
     pool: SqlitePool,
     writer: Mutex<OpenIncidentIndex>,
+    /// Whether this process holds the intake lock and may record reports.
+    records_reports: bool,
     // Held for the store's lifetime: the OS lock is released when it drops.
     _lock: Option<Arc<File>>,
 }
@@ -45,12 +49,24 @@ impl SqliteStore {
     /// migrations and loads the open incidents. Fails when another process
     /// holds the data directory.
     pub async fn open(data_dir: &Path) -> Result<Self> {
+        Self::open_with(data_dir, true).await
+    }
+
+    /// Opens the file for administrative commands, alongside a running server:
+    /// no intake lock, and recording reports is refused.
+    pub async fn open_shared(data_dir: &Path) -> Result<Self> {
+        Self::open_with(data_dir, false).await
+    }
+
+    async fn open_with(data_dir: &Path, records_reports: bool) -> Result<Self> {
         let io = |source| StoreError::Io {
             path: data_dir.display().to_string(),
             source,
         };
         std::fs::create_dir_all(data_dir).map_err(io)?;
-        let lock = lock_data_dir(data_dir)?;
+        let lock = records_reports
+            .then(|| lock_data_dir(data_dir))
+            .transpose()?;
 
         let options = SqliteConnectOptions::new()
             .filename(data_dir.join("cityfix.sqlite"))
@@ -63,7 +79,7 @@ impl SqliteStore {
             .max_connections(4)
             .connect_with(options)
             .await?;
-        Self::start(pool, Some(Arc::new(lock))).await
+        Self::start(pool, lock.map(Arc::new), records_reports).await
     }
 
     /// A private in-memory store, for tests and benches.
@@ -74,16 +90,21 @@ impl SqliteStore {
             .max_connections(1)
             .connect_with(options)
             .await?;
-        Self::start(pool, None).await
+        Self::start(pool, None, true).await
     }
 
-    async fn start(pool: SqlitePool, lock: Option<Arc<File>>) -> Result<Self> {
+    async fn start(
+        pool: SqlitePool,
+        lock: Option<Arc<File>>,
+        records_reports: bool,
+    ) -> Result<Self> {
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
         let index = intake::load_open_incidents(&pool).await?;
         tracing::debug!(open_incidents = index.len(), "loaded the dedup index");
         Ok(Self {
             pool,
             writer: Mutex::new(index),
+            records_reports,
             _lock: lock,
         })
     }
@@ -172,6 +193,13 @@ impl Store for SqliteStore {
     }
 
     async fn record_reports(&self, plans: Vec<ReportPlan>) -> Result<Vec<RecordOutcome>> {
+        if !self.records_reports {
+            return Err(StoreError::Locked(
+                "this process opened the store for administration only; reports are \
+                 recorded by `cityfix serve` or `cityfix replay`"
+                    .into(),
+            ));
+        }
         let mut index = self.writer.lock().await;
         let outcome = intake::record(&self.pool, &mut index, plans).await;
         if outcome.is_err() {
