@@ -94,7 +94,8 @@ pub enum SetupCommand {
 pub struct ReplayArgs {
     /// `id,lat,lon,category,created_at,closed_at,status,district` CSV, gzip or plain.
     pub file: PathBuf,
-    /// `source_category,category` CSV mapping the city's names to categories.
+    /// `source_category,category` CSV mapping the city's names to categories;
+    /// default: `fixtures/<city>/categories.csv` when it exists.
     #[arg(long)]
     pub categories: Option<PathBuf>,
     /// Source name (part of each record's idempotency key); default: the set-up's city.
@@ -251,12 +252,25 @@ async fn replay(global: &GlobalConfig, args: &ReplayArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| format!("replay:{}", setup.city.to_lowercase()));
 
+    let default_map = PathBuf::from(format!(
+        "fixtures/{}/categories.csv",
+        setup.city.to_lowercase()
+    ));
+    let categories = args
+        .categories
+        .clone()
+        .or_else(|| default_map.is_file().then_some(default_map));
+    match &categories {
+        Some(path) => tracing::info!(map = %path.display(), "category map"),
+        None => tracing::warn!("no category map: every record is filed under `other`"),
+    }
+
     let started = std::time::Instant::now();
     let summary = crate::replay::replay_file(
         &pipeline,
         &source,
         &args.file,
-        args.categories.as_deref(),
+        categories.as_deref(),
         !args.json,
     )
     .await?;
