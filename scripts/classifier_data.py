@@ -1,12 +1,19 @@
 """Photo loading, class mapping and the validation split for the cityfix classifier.
 
-The preprocessing here mirrors `src/photos` in Rust on purpose: JPEG DCT-scaled decode
-(the smallest 1/1, 1/2, 1/4 or 1/8 scale that still covers the model input), EXIF
-orientation, RGB, then one bilinear (triangle) resize of the whole frame to the model's
-square input. No crop: dashcam frames are wide and the problem can sit at the edge.
+The preprocessing here mirrors `photos::model_input` in Rust on purpose: JPEG DCT-scaled
+decode (the strongest of the 1/8, 1/4, 1/2 or 1/1 scales that keeps both sides at least the
+model input), EXIF orientation, RGB, then one bilinear (triangle) resize of the whole frame
+to the model's square input. No crop: dashcam frames are wide and the problem can sit at
+the edge.
+
+The validation split keeps near-duplicates together: photos of one class whose 64-bit
+dHash differs by a few bits, or dashcam frames taken within `NEAR_GPS_M` metres of each
+other (the Smartathon drives are continuous), form one group, and a group is either all
+in training or all in validation.
 """
 
 import csv
+import math
 import random
 from collections import defaultdict
 from pathlib import Path
@@ -20,6 +27,10 @@ INPUT_SIZE = 224
 # Signage photos merge into one class, the others wait for more data.
 MERGES = {"faded_signage": "signage", "broken_signage": "signage"}
 MIN_PHOTOS_PER_CLASS = 60
+
+# Near-duplicate rules for the split (PROVENANCE.md clustered 2–3 bit dHash neighbours).
+NEAR_DHASH_BITS = 4
+NEAR_GPS_M = 25.0
 
 # Classifier label -> cityfix category slug; `clean_street` means no problem visible.
 CATEGORY_OF_LABEL = {
@@ -62,22 +73,84 @@ def kept_classes(rows):
     return kept, dropped, dict(counts)
 
 
-def stratified_split(rows, val_fraction, seed):
-    """Split per (label, source) group so every source of every class is in validation.
+def dhash(pixels):
+    """64-bit difference hash of an HWC uint8 image (9×8 grey, left/right comparisons)."""
+    grey = Image.fromarray(pixels).convert("L").resize((9, 8), Image.BILINEAR)
+    g = np.asarray(grey, dtype=np.int16)
+    bits = (g[:, 1:] > g[:, :-1]).flatten()
+    return int("".join("1" if b else "0" for b in bits), 2)
 
-    Each group is shuffled with its own seeded generator; at least one photo of a group
-    with two or more goes to validation.
+
+def gps_of(path):
+    """(lat, lon) in degrees from EXIF GPS, or None."""
+    with Image.open(path) as img:
+        gps = img.getexif().get_ifd(0x8825)
+    try:
+        lat = sum(float(v) / 60**i for i, v in enumerate(gps[2]))
+        lon = sum(float(v) / 60**i for i, v in enumerate(gps[4]))
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return None
+    lat = -lat if gps.get(1) == "S" else lat
+    lon = -lon if gps.get(3) == "W" else lon
+    return lat, lon
+
+
+def metres_between(a, b):
+    """Equirectangular distance, fine at the scale of a few hundred metres."""
+    k = math.pi / 180
+    x = (b[1] - a[1]) * k * math.cos((a[0] + b[0]) / 2 * k)
+    y = (b[0] - a[0]) * k
+    return 6_371_000 * math.hypot(x, y)
+
+
+def leak_groups(rows, hashes, positions):
+    """Group id per row: same class and (near-identical dHash or GPS within NEAR_GPS_M)."""
+    parent = list(range(len(rows)))
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(len(rows)):
+        for j in range(i + 1, len(rows)):
+            if rows[i]["label"] != rows[j]["label"]:
+                continue
+            close = bin(hashes[i] ^ hashes[j]).count("1") <= NEAR_DHASH_BITS
+            if not close and positions[i] and positions[j]:
+                close = metres_between(positions[i], positions[j]) <= NEAR_GPS_M
+            if close:
+                parent[find(i)] = find(j)
+    return [find(i) for i in range(len(rows))]
+
+
+def stratified_split(rows, groups, val_fraction, seed):
+    """Split per (label, source) stratum, whole leak groups at a time.
+
+    Each stratum's groups are shuffled with their own seeded generator and sent to
+    validation until it holds about `val_fraction` of the stratum's photos (at least one
+    group when the stratum has two or more).
     """
-    groups = defaultdict(list)
-    for r in rows:
-        groups[(r["label"], r["source"])].append(r)
+    strata = defaultdict(lambda: defaultdict(list))
+    for r, g in zip(rows, groups):
+        strata[(r["label"], r["source"])][g].append(r)
     train, val = [], []
-    for key in sorted(groups):
-        members = sorted(groups[key], key=lambda r: r["file"])
+    for key in sorted(strata):
+        members = [sorted(m, key=lambda r: r["file"]) for m in strata[key].values()]
+        members.sort(key=lambda m: m[0]["file"])
         random.Random(f"{seed}:{key[0]}:{key[1]}").shuffle(members)
-        n_val = max(1, round(len(members) * val_fraction)) if len(members) >= 2 else 0
-        val.extend(members[:n_val])
-        train.extend(members[n_val:])
+        total = sum(len(m) for m in members)
+        target = max(1, round(total * val_fraction)) if len(members) >= 2 else 0
+        taken = 0
+        for m in members:
+            # A big group may overshoot the target by half, or fill an empty validation side.
+            fits = taken == 0 or taken + len(m) <= target * 1.5
+            if taken < target and fits:
+                val.extend(m)
+                taken += len(m)
+            else:
+                train.extend(m)
     return train, val
 
 
@@ -103,10 +176,11 @@ def synthetic_tensor(size=INPUT_SIZE):
 
 
 def write_split(path, rows):
-    """Write `file,label,source` rows (the validation list Rust evaluates)."""
+    """Write `file,class,source` rows (the validation list Rust re-evaluates); `file` is
+    relative to the photos folder and `class` is the model label (after merges)."""
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["file", "label", "source"])
+        w.writerow(["file", "class", "source"])
         for r in rows:
             w.writerow([r["file"], r["label"], r["source"]])
 

@@ -4,6 +4,7 @@ Every figure in the model card comes from `evaluate`, which runs the .onnx file 
 through onnxruntime (not the torch model), so the card describes what cityfix ships.
 """
 
+import hashlib
 import json
 import platform
 import time
@@ -49,6 +50,7 @@ def choose_threshold(confidence, correct, target_precision):
     decisions as possible while the accepted ones stay at least that precise.
     """
     best = 1.0
+    confidence = np.asarray(confidence)
     for t in sorted(set(np.round(confidence, 3).tolist())):
         accepted = confidence >= t
         if accepted.sum() == 0:
@@ -60,13 +62,16 @@ def choose_threshold(confidence, correct, target_precision):
     return float(best), float(accepted.mean()), float(correct[accepted].mean()) if accepted.any() else 0.0
 
 
-def latency_ms(session, threads_label, input_px, runs=20):
-    x = data.synthetic_tensor(input_px)
+def latency_ms(session, threads_label, input_px, runs=20, batch=1):
+    """Median milliseconds per call (the build machine is shared, so the median)."""
+    x = np.repeat(data.synthetic_tensor(input_px), batch, axis=0)
     session.run(None, {"pixels": x})
-    t0 = time.perf_counter()
+    times = []
     for _ in range(runs):
+        t0 = time.perf_counter()
         session.run(None, {"pixels": x})
-    return {threads_label: (time.perf_counter() - t0) * 1000 / runs}
+        times.append((time.perf_counter() - t0) * 1000)
+    return {threads_label: float(np.median(times))}
 
 
 def session(onnx_path, threads):
@@ -106,6 +111,7 @@ def evaluate(onnx_path, val_pixels, val_labels, val_rows, classes, args):
     lat = {}
     for threads in (1, 2):
         lat.update(latency_ms(session(onnx_path, threads), f"{threads}_thread", args.input_px))
+    lat.update(latency_ms(session(onnx_path, 2), "batch8_2_thread", args.input_px, runs=5, batch=8))
     return {
         "macro_f1": float(np.mean([s["f1"] for s in stats])),
         "accuracy": float((pred == truth).mean()),
@@ -116,8 +122,8 @@ def evaluate(onnx_path, val_pixels, val_labels, val_rows, classes, args):
         "threshold_coverage": coverage,
         "threshold_precision": accepted_precision,
         "latency_ms": lat,
+        "embedding_len": int(synthetic_embedding.shape[1]),
         "synthetic_logits": synthetic_logits,
-        "synthetic_embedding": synthetic_embedding,
         "versions": versions(ort.__version__),
     }
 
@@ -142,18 +148,62 @@ def public(metrics):
     return {k: v for k, v in metrics.items() if not k.startswith("synthetic_")}
 
 
-def write_fixture(path, metrics):
-    """Logits and embedding head for the synthetic tensor, checked by the Rust test."""
-    fixture = {
-        "input": "synthetic: value(c,y,x) = (7x + 13y + 29c + (x*y mod 17)) mod 256, NCHW 1x3xSxS",
-        "input_px": metrics["input_px"],
-        "logits": [round(float(v), 6) for v in metrics["synthetic_logits"][0]],
-        "embedding_first16": [round(float(v), 6) for v in metrics["synthetic_embedding"][0][:16]],
-        "embedding_len": int(metrics["synthetic_embedding"].shape[1]),
-        "validation_macro_f1": metrics["macro_f1"],
-        "threshold": metrics["threshold"],
+def _tensor_reference(sess, name, tensor, dtype, fixture_dir):
+    """Write one [1,3,S,S] tensor (raw little-endian) and return its reference outputs."""
+    raw = tensor.astype("<u1" if dtype == "u8" else "<f4")
+    assert np.array_equal(raw.astype(np.float32), tensor), f"{name} does not survive {dtype}"
+    (fixture_dir / f"{name}.{dtype}").write_bytes(raw.tobytes())
+    logits, embedding = sess.run(None, {"pixels": tensor})
+    return {
+        "file": f"{name}.{dtype}",
+        "dtype": dtype,
+        "shape": list(tensor.shape),
+        "logits": [float(v) for v in logits[0]],
+        "embedding_first16": [float(v) for v in embedding[0][:16]],
+        "embedding_norm": float(np.linalg.norm(embedding[0])),
     }
-    path.write_text(json.dumps(fixture, indent=2) + "\n")
+
+
+def write_fixtures(fixture_dir, onnx_path, pixels, rows, val_rows, photos_dir, args):
+    """Reference tensors and the onnxruntime outputs for them, for the Rust parity tests.
+
+    Three input tensors (NCHW, 0–255): the synthetic pattern, one validation photo as the
+    Python pipeline preprocesses it (so Rust can compare its own decode pixel by pixel),
+    and seeded uniform noise with fractional values. Plus two validation photos by path,
+    with the logits of the Python pipeline, for Rust's decode path end to end.
+    """
+    sess = session(onnx_path, 1)
+    at = {r["file"]: i for i, r in enumerate(rows)}
+    # One dashcam frame (1024×576, decoded at 1/2 DCT scale) and one 640² Roboflow square.
+    picks = [next(r for r in val_rows if r["source"] == s) for s in ("kalthommusa", "Krizhneel")]
+    photo = pixels[at[picks[0]["file"]]].transpose(2, 0, 1)[None].astype(np.float32)
+    noise = np.random.default_rng(args.seed).uniform(0, 255, photo.shape).astype(np.float32)
+    tensors = {
+        "pattern": _tensor_reference(sess, "pattern", data.synthetic_tensor(args.input_px), "u8", fixture_dir),
+        "photo": _tensor_reference(sess, "photo", photo, "u8", fixture_dir),
+        "noise": _tensor_reference(sess, "noise", noise, "f32", fixture_dir),
+    }
+    tensors["photo"]["source_file"] = picks[0]["file"]
+    batch = np.concatenate([data.synthetic_tensor(args.input_px), photo, noise])
+    batch_logits = sess.run(["logits"], {"pixels": batch})[0]
+    photos = []
+    for r in picks:
+        x = pixels[at[r["file"]]].transpose(2, 0, 1)[None].astype(np.float32)
+        logits = sess.run(["logits"], {"pixels": x})[0][0]
+        photos.append({"file": r["file"], "class": r["label"], "logits": [float(v) for v in logits]})
+    reference = {
+        "about": "onnxruntime outputs of models/street_classifier.onnx for the tensors in this folder "
+        "(raw little-endian, NCHW [1,3,S,S], RGB 0-255) and for photos under ../shared/data/photos "
+        "preprocessed by scripts/classifier_data.load_pixels; written by scripts/train_classifier.py",
+        "model_sha256": hashlib.sha256(onnx_path.read_bytes()).hexdigest(),
+        "input_px": args.input_px,
+        "onnxruntime": __import__("onnxruntime").__version__,
+        "tensors": tensors,
+        "batch": {"order": ["pattern", "photo", "noise"], "logits": batch_logits.tolist()},
+        "photos": photos,
+    }
+    (fixture_dir / "reference.json").write_text(json.dumps(reference, indent=2) + "\n")
+    return {"dir": str(fixture_dir.name), "photos": [p["file"] for p in photos]}
 
 
 def table(header, rows):

