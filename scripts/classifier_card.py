@@ -141,7 +141,7 @@ Per source (validation accuracy per class and source; source = repository owner 
 
 {_source_paragraph(m, classes)}
 
-The validation split is small ({m['val_photos']} photos; 12–60 per class), so each F1 figure carries several
+The validation split is small ({m['val_photos']} photos; {min(pc[c]['support'] for c in classes)}–{max(pc[c]['support'] for c in classes)} per class), so each F1 figure carries several
 points of sampling error, and it comes from the same sources as training: expect lower figures on
 citizens' phone photos from other cities.
 
