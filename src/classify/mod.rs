@@ -134,7 +134,7 @@ impl Default for ClassifierConfig {
 }
 
 /// Threshold picked on the validation split by the training script (see `models/MODEL_CARD.md`).
-pub const DEFAULT_TRIAGE_THRESHOLD: f32 = 0.5;
+pub const DEFAULT_TRIAGE_THRESHOLD: f32 = 0.512;
 
 #[cfg(test)]
 mod tests;

@@ -310,12 +310,15 @@ async fn assign(conn: &mut SqliteConnection, plan: &ReportPlan) -> Result<Assign
     let at_ms = ms(plan.received_at);
     let mut loads = Vec::with_capacity(plan.candidates.len());
     for contract in &plan.candidates {
+        // Two range scans of the (contract_id, closed_at_ms) index. A work order
+        // assigned after `at` exists only when replayed records come out of
+        // order; it counts as open too, which errs towards spreading the load.
         let open: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM work_orders WHERE contract_id = ? AND assigned_at_ms <= ? \
-             AND (closed_at_ms IS NULL OR closed_at_ms > ?)",
+            "SELECT (SELECT COUNT(*) FROM work_orders WHERE contract_id = ?1 \
+             AND closed_at_ms IS NULL) + (SELECT COUNT(*) FROM work_orders \
+             WHERE contract_id = ?1 AND closed_at_ms > ?2)",
         )
         .bind(contract.id)
-        .bind(at_ms)
         .bind(at_ms)
         .fetch_one(&mut *conn)
         .await?;
