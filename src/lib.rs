@@ -27,3 +27,4 @@ pub mod routing;
 pub mod setup;
 pub mod sla;
 pub mod store;
+pub mod work_orders;

@@ -6,12 +6,16 @@ use anyhow::{Context, Result};
 
 use crate::auth::Authenticator;
 use crate::classify::{Classifier, OnnxClassifier};
+use crate::clock::SystemClock;
 use crate::config::{GlobalConfig, ServeConfig, open_store};
 use crate::events::live::LiveFeed;
 use crate::http::idempotency::IdempotencyCache;
 use crate::http::{AppState, Limits, app};
 use crate::photos::{DirPhotoStore, PhotoLimits};
 use crate::pipeline::{Pipeline, PipelineParts};
+use crate::sla::Webhook;
+use crate::store::SharedStore;
+use crate::work_orders::scanner::{BreachScanner, SCAN_INTERVAL};
 
 pub(super) async fn run(global: &GlobalConfig, config: &ServeConfig) -> Result<()> {
     let store = open_store(global).await?;
@@ -45,6 +49,12 @@ pub(super) async fn run(global: &GlobalConfig, config: &ServeConfig) -> Result<(
         tracing::warn!("no set-up applied: reports are refused until `cityfix setup apply` runs");
     }
 
+    let scanner = breach_scanner(store.clone(), config)?;
+    let (stop_scanner, scanner_stopped) = tokio::sync::oneshot::channel::<()>();
+    let scanner_task = tokio::spawn(scanner.run(SCAN_INTERVAL, async move {
+        let _ = scanner_stopped.await;
+    }));
+
     let state = AppState {
         pipeline: Arc::new(pipeline),
         auth: Authenticator::new(store.clone()),
@@ -60,8 +70,32 @@ pub(super) async fn run(global: &GlobalConfig, config: &ServeConfig) -> Result<(
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("the server stopped")?;
+    let _ = stop_scanner.send(());
+    if let Err(err) = scanner_task.await {
+        tracing::warn!(error = %err, "the breach scanner ended abnormally");
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The breach scanner, posting to the configured webhook when there is one.
+fn breach_scanner(store: SharedStore, config: &ServeConfig) -> Result<BreachScanner> {
+    let webhook = match &config.webhook_url {
+        Some(url) => {
+            let webhook = Webhook::new(url)?;
+            tracing::info!(url = %webhook.url(), "escalations are posted to the webhook");
+            Some(webhook)
+        }
+        None => {
+            tracing::info!("no webhook configured: escalations go to the overdue queue only");
+            None
+        }
+    };
+    tracing::info!(
+        interval_s = SCAN_INTERVAL.as_secs(),
+        "breach scanner started"
+    );
+    Ok(BreachScanner::new(store, Arc::new(SystemClock), webhook))
 }
 
 fn load_classifier(config: &ServeConfig) -> Option<Arc<dyn Classifier>> {

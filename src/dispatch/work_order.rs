@@ -193,7 +193,9 @@ impl WorkOrderState {
                 self.closed_at = at;
             }
             EventKind::WorkOrderReopened { reason, .. } => {
+                // Not fixed after all: the order counts as unresolved again.
                 self.reopen_count += 1;
+                self.resolved_at = None;
                 self.closed_at = None;
                 self.last_reason = Some(reason.clone());
             }
@@ -212,12 +214,33 @@ impl WorkOrderState {
     pub fn awaits(&self, kind: DeadlineKind) -> bool {
         match kind {
             DeadlineKind::Response => {
-                self.accepted_at.is_none() && self.response_breached_at.is_none()
+                self.status.is_open()
+                    && self.accepted_at.is_none()
+                    && self.response_breached_at.is_none()
             }
             DeadlineKind::Resolution => {
                 self.status.is_open() && self.resolution_breached_at.is_none()
             }
         }
+    }
+
+    /// The instant of the next step this order waits for: acceptance while
+    /// nobody accepted it, else resolution while it is open. Breached
+    /// deadlines still count, so the most overdue order comes first.
+    pub fn next_due_at(&self) -> Option<Timestamp> {
+        if !self.status.is_open() {
+            return None;
+        }
+        match self.accepted_at {
+            None => self.response_due_at.or(self.resolution_due_at),
+            Some(_) => self.resolution_due_at,
+        }
+    }
+
+    /// Whether a deadline breached and the order still awaits its resolution.
+    pub fn is_overdue(&self) -> bool {
+        self.status.is_open()
+            && (self.response_breached_at.is_some() || self.resolution_breached_at.is_some())
     }
 
     fn reassign(&mut self, contractor: Option<String>) {

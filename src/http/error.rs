@@ -170,12 +170,45 @@ impl From<crate::store::StoreError> for ApiError {
         use crate::store::StoreError;
         match err {
             StoreError::NotFound(what) => Self::not_found(&what),
+            StoreError::Refused(refused) => refused.into(),
+            StoreError::Invalid(why) => Self::unprocessable("invalid_request", why),
             StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => {
                 Self::Unavailable {
                     detail: err.to_string(),
                 }
             }
             other => Self::internal(other),
+        }
+    }
+}
+
+impl From<crate::dispatch::TransitionError> for ApiError {
+    fn from(err: crate::dispatch::TransitionError) -> Self {
+        use crate::dispatch::TransitionError as E;
+        let message = err.to_string();
+        match err {
+            E::NotYourWorkOrder | E::WrongRole { .. } => {
+                Self::client(StatusCode::FORBIDDEN, "forbidden", message)
+            }
+            E::Missing { .. } => Self::unprocessable("missing_field", message),
+            E::Closed { .. } | E::NotAllowed { .. } | E::UnknownStatus(_) => {
+                Self::client(StatusCode::CONFLICT, "invalid_transition", message)
+            }
+        }
+    }
+}
+
+impl From<crate::work_orders::WorkError> for ApiError {
+    fn from(err: crate::work_orders::WorkError) -> Self {
+        use crate::work_orders::WorkError;
+        match err {
+            WorkError::Store(store) => store.into(),
+            WorkError::Photo(intake) => intake.into(),
+            WorkError::NotFound(id) => Self::not_found(&format!("work order {id}")),
+            WorkError::OutsideJurisdiction(_) => {
+                Self::client(StatusCode::FORBIDDEN, "forbidden", err.to_string())
+            }
+            WorkError::EmptyPeriod => Self::unprocessable("invalid_query", err.to_string()),
         }
     }
 }

@@ -14,6 +14,8 @@ pub mod reports;
 mod routes;
 mod session;
 mod state;
+mod supervise;
+pub mod work_orders;
 
 pub use routes::app;
 pub use state::{AppState, Limits};

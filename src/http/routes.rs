@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 
 use super::error::ApiError;
 use super::logging::log_requests;
-use super::{AppState, incidents, live, reports, session};
+use super::{AppState, incidents, live, reports, session, supervise, work_orders};
 
 /// The whole API as one router; `main` serves it and the tests call it directly.
 pub fn app(state: AppState) -> Router {
@@ -32,6 +32,23 @@ pub fn app(state: AppState) -> Router {
                 .delete(session::close),
         )
         .route("/api/v1/events/stream", get(live::stream))
+        .route("/api/v1/work-orders", get(work_orders::queue))
+        .route("/api/v1/work-orders/{id}", get(work_orders::show))
+        .route("/api/v1/work-orders/{id}/accept", post(work_orders::accept))
+        .route("/api/v1/work-orders/{id}/start", post(work_orders::start))
+        .route(
+            "/api/v1/work-orders/{id}/resolve",
+            post(work_orders::resolve).layer(DefaultBodyLimit::max(limits.max_report_body_bytes())),
+        )
+        .route("/api/v1/work-orders/{id}/reject", post(work_orders::reject))
+        .route(
+            "/api/v1/work-orders/{id}/reassign",
+            post(supervise::reassign),
+        )
+        .route("/api/v1/work-orders/{id}/close", post(supervise::close))
+        .route("/api/v1/work-orders/{id}/reopen", post(supervise::reopen))
+        .route("/api/v1/overdue", get(supervise::overdue))
+        .route("/api/v1/figures", get(supervise::figures))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.max_json_bytes))

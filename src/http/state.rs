@@ -6,8 +6,10 @@ use axum::extract::FromRef;
 
 use super::idempotency::IdempotencyCache;
 use crate::auth::Authenticator;
+use crate::clock::SystemClock;
 use crate::events::live::LiveFeed;
 use crate::pipeline::Pipeline;
+use crate::work_orders::WorkDesk;
 
 /// Size limits on what clients send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +39,18 @@ impl Limits {
     /// Largest `POST /api/v1/reports` body: a photo plus room for the fields.
     pub fn max_report_body_bytes(&self) -> usize {
         self.max_photo_bytes + self.max_json_bytes
+    }
+}
+
+impl AppState {
+    /// The work order desk over this state's pipeline and live feed, on the
+    /// system clock.
+    pub fn desk(&self) -> WorkDesk {
+        WorkDesk::new(
+            self.pipeline.clone(),
+            self.live.clone(),
+            Arc::new(SystemClock),
+        )
     }
 }
 

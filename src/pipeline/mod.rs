@@ -85,6 +85,14 @@ pub struct Intake {
     pub source_closed_at: Option<Timestamp>,
 }
 
+/// A stored after-photo and the classifier's view of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AfterPhoto {
+    pub sha256: String,
+    /// `None` when no classifier is configured.
+    pub problem_still_visible: Option<bool>,
+}
+
 /// The pipeline with everything it needs; shared by the server's handlers.
 pub struct Pipeline {
     store: SharedStore,
@@ -300,9 +308,16 @@ impl Pipeline {
         let category = setup
             .category(&decision.category)
             .ok_or(IntakeError::NotSetUp)?;
+        let mut scope = vec![routing.jurisdiction_id];
+        scope.extend(&routing.containing);
         let deadlines = setup
             .sla
-            .deadlines(&category.slug, category.default_priority, received_at)
+            .deadlines_in(
+                &scope,
+                &category.slug,
+                category.default_priority,
+                received_at,
+            )
             .map_err(|err| tracing::debug!(error = %err, "no deadlines for this work order"))
             .ok();
         let candidates = city.candidates(&routing, &category.slug, received_at);
@@ -341,6 +356,24 @@ impl Pipeline {
             deadlines,
             source_closed_at: submission.source_closed_at,
             actor: Actor::Citizen,
+        })
+    }
+
+    /// Checks and stores a contractor's after-photo and asks the classifier
+    /// (when there is one) whether the problem is still visible: the model is
+    /// confident the photo shows a problem category.
+    pub async fn after_photo(&self, bytes: Bytes) -> Result<AfterPhoto, IntakeError> {
+        let photo = self.accept_photo(bytes).await?;
+        let problem_still_visible = match &self.classifier {
+            Some(classifier) => {
+                let view = classifier.classify(&photo).await?;
+                Some(view.category.is_some() && view.is_confident(self.triage_threshold))
+            }
+            None => None,
+        };
+        Ok(AfterPhoto {
+            sha256: photo.sha256,
+            problem_still_visible,
         })
     }
 

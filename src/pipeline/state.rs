@@ -99,6 +99,11 @@ impl CityState {
     pub fn candidates(&self, routing: &Routing, category: &str, at: Timestamp) -> Vec<Contract> {
         let mut scope = vec![routing.jurisdiction_id];
         scope.extend(&routing.containing);
+        self.candidates_in(&scope, category, at)
+    }
+
+    /// Contracts covering the category at `at` in any jurisdiction of `scope`.
+    pub fn candidates_in(&self, scope: &[i64], category: &str, at: Timestamp) -> Vec<Contract> {
         self.contracts
             .iter()
             .filter(|contract| scope.iter().any(|&id| contract.covers(id, category, at)))

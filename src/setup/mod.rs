@@ -5,6 +5,12 @@
 //! Contracts name jurisdictions by their boundary level and source id
 //! (`level = "police_district"`, `jurisdictions = ["A1", "B2"]`, or `["*"]` for
 //! every jurisdiction of the level), so the boundaries are imported first.
+//! Working calendars of particular jurisdictions are named the same way
+//! (see [`calendars`]).
+
+mod calendars;
+
+pub use calendars::CalendarEntry;
 
 use std::collections::{HashMap, HashSet};
 
@@ -34,6 +40,8 @@ pub enum SetupError {
     BadContract { contract: String, problem: String },
     #[error("placeholder {name:?}: {problem}")]
     BadPlaceholder { name: String, problem: String },
+    #[error("calendar {name:?}: {problem}")]
+    BadCalendar { name: String, problem: String },
     #[error("[sla]: {0}")]
     Sla(#[from] SlaError),
 }
@@ -55,6 +63,9 @@ pub struct SetupFile {
     /// Positions that stand for "location unknown" in this city's data.
     #[serde(default)]
     pub placeholders: Vec<PlaceholderSpec>,
+    /// Calendars of jurisdictions that do not work on `[sla.calendar]`.
+    #[serde(default)]
+    pub calendars: Vec<CalendarEntry>,
     pub sla: SlaSpec,
 }
 
@@ -187,7 +198,8 @@ impl CitySetup {
         let contracts =
             resolve_contracts(&file.contracts, &contractor_slugs, &by_slug, jurisdictions)?;
         validate_placeholders(&file.placeholders)?;
-        let sla = SlaEngine::from_spec(&file.sla)?;
+        let own_calendars = calendars::resolve_calendars(&file.calendars, jurisdictions)?;
+        let sla = SlaEngine::from_spec(&file.sla)?.with_jurisdiction_calendars(own_calendars);
 
         Ok(Self {
             city: file.city,
@@ -320,7 +332,8 @@ fn resolve_contracts(
             return Err(bad("valid_until must be after valid_from".into()));
         }
 
-        for jurisdiction_id in contract_jurisdictions(spec, jurisdictions).map_err(bad)? {
+        let ids = resolve_jurisdictions(&spec.level, &spec.jurisdictions, jurisdictions);
+        for jurisdiction_id in ids.map_err(bad)? {
             resolved.push(ResolvedContract {
                 slug: spec.slug.clone(),
                 contractor: spec.contractor.clone(),
@@ -335,31 +348,30 @@ fn resolve_contracts(
     Ok(resolved)
 }
 
-fn contract_jurisdictions(
-    spec: &ContractSpec,
+/// Store ids of the jurisdictions of `level` named by source id (`"*"`: all).
+fn resolve_jurisdictions(
+    level: &str,
+    external_ids: &[String],
     jurisdictions: &[JurisdictionRef],
 ) -> Result<Vec<i64>, String> {
-    let of_level: Vec<&JurisdictionRef> = jurisdictions
-        .iter()
-        .filter(|j| j.level == spec.level)
-        .collect();
+    let of_level: Vec<&JurisdictionRef> =
+        jurisdictions.iter().filter(|j| j.level == level).collect();
     if of_level.is_empty() {
         return Err(format!(
-            "no jurisdiction of level {:?} is imported: run `cityfix boundaries import` first",
-            spec.level
+            "no jurisdiction of level {level:?} is imported: run `cityfix boundaries import` first"
         ));
     }
-    if spec.jurisdictions.iter().any(|id| id == "*") {
+    if external_ids.iter().any(|id| id == "*") {
         return Ok(of_level.iter().map(|j| j.id).collect());
     }
-    spec.jurisdictions
+    external_ids
         .iter()
         .map(|external_id| {
             of_level
                 .iter()
                 .find(|j| &j.external_id == external_id)
                 .map(|j| j.id)
-                .ok_or_else(|| format!("no jurisdiction {external_id:?} of level {:?}", spec.level))
+                .ok_or_else(|| format!("no jurisdiction {external_id:?} of level {level:?}"))
         })
         .collect()
 }

@@ -104,3 +104,75 @@ fn unknown_categories_and_bad_radii_are_named() {
         .to_string();
     assert!(err.contains("dedup_radius_m"), "{err}");
 }
+
+const RIYADH_CALENDAR_FOR_B: &str = r#"
+[[calendars]]
+name = "riyadh-office"
+level = "district"
+jurisdictions = ["B"]
+time_zone = "Asia/Riyadh"
+working_days = ["sun", "mon", "tue", "wed", "thu"]
+working_hours = ["08:00-16:00"]
+holidays_known_from = "2020-01-01"
+holidays_known_until = "2030-12-31"
+holidays = [{ date = "2025-09-23", name = "National Day" }]
+"#;
+
+#[test]
+fn a_jurisdiction_with_its_own_calendar_gets_its_deadlines_there() {
+    let text = format!("{MINIMAL}{RIYADH_CALENDAR_FOR_B}");
+    let setup = CitySetup::parse(&text, &districts()).unwrap();
+    // Thursday 2025-09-18 15:00 UTC: 11:00 in New York, 18:00 in Riyadh.
+    let start: Timestamp = "2025-09-18T15:00:00Z".parse().unwrap();
+
+    let a = setup
+        .sla
+        .deadlines_in(&[1], "pothole", Priority::Normal, start);
+    // 8 working hours in New York: 5 on Thursday, 3 on Friday from 08:00 EDT.
+    assert_eq!(
+        a.unwrap().response_due_at,
+        "2025-09-19T15:00:00Z".parse().unwrap()
+    );
+
+    let b = setup
+        .sla
+        .deadlines_in(&[2], "pothole", Priority::Normal, start);
+    // Riyadh is closed from Thursday 16:00 to Sunday 08:00: a full Sunday.
+    assert_eq!(
+        b.unwrap().response_due_at,
+        "2025-09-21T13:00:00Z".parse().unwrap()
+    );
+    assert_eq!(setup.sla.calendar_for(&[2]).0, "riyadh-office");
+    assert_eq!(
+        setup.sla.calendar_for(&[1, 2]).0,
+        "riyadh-office",
+        "containing one counts"
+    );
+    assert_eq!(setup.sla.calendar_for(&[1]).0, crate::sla::DEFAULT_CALENDAR);
+}
+
+#[test]
+fn a_jurisdiction_on_two_calendars_or_a_typo_is_refused() {
+    let twice = RIYADH_CALENDAR_FOR_B.replace("riyadh-office", "second");
+    let text = format!("{MINIMAL}{RIYADH_CALENDAR_FOR_B}{twice}");
+    let err = CitySetup::parse(&text, &districts())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("second") && err.contains("district/B"),
+        "{err}"
+    );
+
+    let typo = RIYADH_CALENDAR_FOR_B.replace("working_hours", "work_hours");
+    let text = format!("{MINIMAL}{typo}");
+    assert!(CitySetup::parse(&text, &districts()).is_err());
+
+    let unknown = RIYADH_CALENDAR_FOR_B.replace(r#"["B"]"#, r#"["Q"]"#);
+    let err = CitySetup::parse(&format!("{MINIMAL}{unknown}"), &districts())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("riyadh-office") && err.contains("\"Q\""),
+        "{err}"
+    );
+}

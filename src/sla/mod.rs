@@ -19,7 +19,7 @@ pub use calendar::{CalendarSpec, Holiday, WorkingCalendar};
 pub use compliance::{
     ComplianceFigures, ComplianceRecord, ComplianceReport, Outcome, UNASSIGNED, compliance,
 };
-pub use engine::{SlaEngine, SlaSpec};
+pub use engine::{DEFAULT_CALENDAR, JurisdictionCalendar, SlaEngine, SlaSpec};
 pub use hours::WorkingHours;
 pub use policy::{ANY_CATEGORY, Deadlines, PolicySpec, Priority, SlaPolicies};
 pub use target::{Target, TargetDuration, deadline};

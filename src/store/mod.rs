@@ -22,8 +22,10 @@ use jiff::Timestamp;
 
 use crate::auth::TokenStore;
 use crate::boundaries::ParsedBoundaries;
+use crate::dispatch::TransitionError;
 use crate::events::Event;
 use crate::setup::CitySetup;
+use crate::sla::EscalationNotice;
 
 /// What can go wrong in a store.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +42,13 @@ pub enum StoreError {
     Conflict(String),
     #[error("{0} not found")]
     NotFound(String),
+    /// The lifecycle refused a work order command.
+    #[error("{0}")]
+    Refused(#[from] TransitionError),
+    /// A request names something that cannot be used (a contractor without
+    /// a contract for the order, say).
+    #[error("{0}")]
+    Invalid(String),
     #[error("I/O error at {path}: {source}")]
     Io {
         path: String,
@@ -113,6 +122,34 @@ pub trait Store: TokenStore + Send + Sync {
 
     /// Work orders and their outcomes for the replay summary and the figures.
     async fn work_order_summaries(&self) -> Result<Vec<WorkOrderSummary>>;
+
+    /// Work orders matching a query, most urgent first (see [`WorkOrderQuery`]).
+    async fn work_orders(&self, query: &WorkOrderQuery) -> Result<Vec<WorkOrderView>>;
+
+    /// One work order with its scope and events.
+    async fn work_order(&self, id: i64) -> Result<Option<WorkOrderDetail>>;
+
+    /// Applies a command atomically: `WorkOrderState::decide` on the stored
+    /// state (refusals are [`StoreError::Refused`]), the event appended, the
+    /// cached state and queue columns updated; a rejection is followed by the
+    /// dispatch rule's reassignment among `change.candidates` without the
+    /// rejecting contractor. Closing closes the incident (dedup stops merging
+    /// into it), reopening reopens it.
+    async fn change_work_order(&self, change: WorkOrderChange) -> Result<ChangeOutcome>;
+
+    /// Claims every deadline due before `now` whose step has not happened,
+    /// at most `limit`, and records each breach: `deadline_breached` and
+    /// `escalated` events, the overdue queue. Each (work order, deadline) is
+    /// claimed once, whatever the number of callers or restarts (a unique
+    /// breach row written in the same transaction). Deadlines before the
+    /// instant the order was stored are history and never claimed.
+    /// `webhook` says whether the caller will POST the notices it gets back.
+    async fn claim_breaches(
+        &self,
+        now: Timestamp,
+        webhook: bool,
+        limit: usize,
+    ) -> Result<Vec<EscalationNotice>>;
 }
 
 /// A store shared by the server's tasks.

@@ -4,8 +4,8 @@ use geo::{MultiPolygon, Point};
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::dispatch::{Contract, UnassignedReason};
-use crate::events::Actor;
+use crate::dispatch::{Command, Contract, UnassignedReason, WorkOrderState};
+use crate::events::{Actor, Event};
 use crate::incidents::DedupRule;
 use crate::reports::PositionSource;
 use crate::routing::Routing;
@@ -240,4 +240,91 @@ impl WorkOrderSummary {
             resolution_due_at: self.resolution_due_at,
         }
     }
+}
+
+/// Which work orders a list holds. The list is ordered by urgency: the
+/// earliest deadline of the next step first (the most overdue at the top),
+/// orders without one last, then by id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WorkOrderQuery {
+    /// Only this contractor's queue.
+    pub contractor: Option<String>,
+    /// Only orders of this jurisdiction or of jurisdictions it contains.
+    pub within_jurisdiction: Option<i64>,
+    /// Only orders with a breached deadline that still await resolution.
+    pub overdue_only: bool,
+    /// Leave out resolved and closed orders.
+    pub open_only: bool,
+    /// Only orders created at or after this instant.
+    pub assigned_from: Option<Timestamp>,
+    /// Only orders created before this instant.
+    pub assigned_before: Option<Timestamp>,
+    /// At most this many; `None` for all.
+    pub limit: Option<usize>,
+}
+
+/// One work order as queues and supervisors see it: the folded state of its
+/// events and what it is about.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WorkOrderView {
+    pub jurisdiction_id: i64,
+    pub category: String,
+    pub priority: Priority,
+    pub lon: f64,
+    pub lat: f64,
+    /// The deadline of the step it waits for; see [`WorkOrderQuery`].
+    pub next_due_at: Option<Timestamp>,
+    pub overdue: bool,
+    #[serde(flatten)]
+    pub state: WorkOrderState,
+}
+
+impl WorkOrderView {
+    /// The record the SLA compliance figures count.
+    pub fn compliance_record(&self) -> ComplianceRecord {
+        ComplianceRecord {
+            jurisdiction_id: Some(self.jurisdiction_id),
+            category: self.category.clone(),
+            contractor: self.state.contractor.clone(),
+            created_at: self.state.assigned_at,
+            resolved_at: self.state.resolved_at,
+            resolution_due_at: self.state.resolution_due_at,
+        }
+    }
+}
+
+/// One work order with the jurisdictions it answers to and its event log.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WorkOrderDetail {
+    #[serde(flatten)]
+    pub view: WorkOrderView,
+    /// Its own jurisdiction first, then those containing it.
+    pub scope: Vec<i64>,
+    pub events: Vec<Event>,
+}
+
+/// A command on a work order, as the store applies it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkOrderChange {
+    pub work_order_id: i64,
+    /// `Reassign { contractor: None }` asks the dispatch rule for another
+    /// contractor than the current one (the supervisors' queue when none can
+    /// take it); a named contractor must hold one of `candidates`.
+    pub command: Command,
+    pub actor: Actor,
+    pub at: Timestamp,
+    /// Contracts covering the order's jurisdiction and category at `at`, for
+    /// the reassignment a rejection or a reassign causes.
+    pub candidates: Vec<Contract>,
+}
+
+/// What a change did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeOutcome {
+    /// The state after every event the change appended.
+    pub state: WorkOrderState,
+    /// The events appended, in order (a rejection is followed by its reassignment).
+    pub events: Vec<Event>,
+    /// The jurisdictions the order answers to, own first.
+    pub scope: Vec<i64>,
 }

@@ -7,10 +7,12 @@ use jiff::Timestamp;
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use super::ms;
-use crate::dispatch::{Assignment, Candidate, UnassignedReason, WorkOrderState, choose_contract};
+use crate::dispatch::{
+    Assignment, Candidate, Contract, UnassignedReason, WorkOrderState, choose_contract,
+};
 use crate::events::{Actor, Event, EventKind};
 use crate::incidents::{IncidentEntry, OpenIncidentIndex, priority_for};
-use crate::sla::Priority;
+use crate::sla::{DeadlineKind, Priority};
 use crate::store::{RecordOutcome, ReportPlan, Result, StoreError, WorkOrderRef};
 
 /// How far back closed incidents still matter for dedup of replayed,
@@ -248,10 +250,13 @@ async fn dispatch(
         Assignment::Supervisors { reason } => (None, None, Some(*reason)),
     };
 
+    // Stamped with the wall clock, not the report's instant: a replayed
+    // record's deadlines lie before it, so they are history and never escalate.
+    let stored_at = Timestamp::now();
     let work_order_id: i64 = sqlx::query_scalar(
         "INSERT INTO work_orders (incident_id, contract_id, contractor, jurisdiction_id, \
          category, priority, status, assigned_at_ms, response_due_at_ms, resolution_due_at_ms, \
-         state) VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, ?, '') RETURNING id",
+         state, watched_from_ms) VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, ?, '', ?) RETURNING id",
     )
     .bind(incident_id)
     .bind(contract_id)
@@ -262,8 +267,21 @@ async fn dispatch(
     .bind(ms(at))
     .bind(plan.deadlines.map(|d| ms(d.response_due_at)))
     .bind(plan.deadlines.map(|d| ms(d.resolution_due_at)))
+    .bind(ms(stored_at))
     .fetch_one(&mut *conn)
     .await?;
+    let mut scope = vec![plan.routing.jurisdiction_id];
+    scope.extend(&plan.routing.containing);
+    for jurisdiction_id in scope {
+        sqlx::query(
+            "INSERT OR IGNORE INTO work_order_scopes (jurisdiction_id, work_order_id) \
+             VALUES (?, ?)",
+        )
+        .bind(jurisdiction_id)
+        .bind(work_order_id)
+        .execute(&mut *conn)
+        .await?;
+    }
 
     let assigned = Event {
         at,
@@ -302,14 +320,19 @@ async fn dispatch(
 /// counted as of the report's instant (so replayed history sees the load of
 /// its own time).
 async fn assign(conn: &mut SqliteConnection, plan: &ReportPlan) -> Result<Assignment> {
-    if plan.candidates.is_empty() {
-        return Ok(Assignment::Supervisors {
-            reason: UnassignedReason::NoContract,
-        });
-    }
-    let at_ms = ms(plan.received_at);
-    let mut loads = Vec::with_capacity(plan.candidates.len());
-    for contract in &plan.candidates {
+    let loads = open_counts(conn, &plan.candidates, plan.received_at).await?;
+    Ok(choose(&plan.candidates, &loads, None))
+}
+
+/// Open work orders of each contract at `at`.
+pub(super) async fn open_counts(
+    conn: &mut SqliteConnection,
+    contracts: &[Contract],
+    at: Timestamp,
+) -> Result<Vec<u32>> {
+    let at_ms = ms(at);
+    let mut loads = Vec::with_capacity(contracts.len());
+    for contract in contracts {
         // Two range scans of the (contract_id, closed_at_ms) index. A work order
         // assigned after `at` exists only when replayed records come out of
         // order; it counts as open too, which errs towards spreading the load.
@@ -324,17 +347,29 @@ async fn assign(conn: &mut SqliteConnection, plan: &ReportPlan) -> Result<Assign
         .await?;
         loads.push(open as u32);
     }
-    let candidates = plan
-        .candidates
+    Ok(loads)
+}
+
+/// The dispatch rule over contracts with their loads, passing over the
+/// `excluded` contractor (the one that just rejected the order).
+pub(super) fn choose(contracts: &[Contract], loads: &[u32], excluded: Option<&str>) -> Assignment {
+    let eligible: Vec<(&Contract, u32)> = contracts
         .iter()
-        .zip(&loads)
-        .map(|(contract, &open)| Candidate {
-            contract_id: contract.id,
-            contractor: &contract.contractor,
-            open_work_orders: open,
-            capacity: contract.capacity,
-        });
-    Ok(match choose_contract(candidates) {
+        .zip(loads.iter().copied())
+        .filter(|(contract, _)| Some(contract.contractor.as_str()) != excluded)
+        .collect();
+    if eligible.is_empty() {
+        return Assignment::Supervisors {
+            reason: UnassignedReason::NoContract,
+        };
+    }
+    let candidates = eligible.iter().map(|(contract, open)| Candidate {
+        contract_id: contract.id,
+        contractor: &contract.contractor,
+        open_work_orders: *open,
+        capacity: contract.capacity,
+    });
+    match choose_contract(candidates) {
         Some(chosen) => Assignment::Contract {
             contract_id: chosen.contract_id,
             contractor: chosen.contractor.to_string(),
@@ -342,18 +377,28 @@ async fn assign(conn: &mut SqliteConnection, plan: &ReportPlan) -> Result<Assign
         None => Assignment::Supervisors {
             reason: UnassignedReason::AtCapacity,
         },
-    })
+    }
 }
 
+/// Writes the folded state and the columns derived from it: the status, the
+/// queue's urgency and the deadlines the breach scanner still watches (only
+/// those due after the order was stored).
 pub(crate) async fn save_state(conn: &mut SqliteConnection, state: &WorkOrderState) -> Result<()> {
     let json = serde_json::to_string(state).map_err(StoreError::corrupt)?;
+    let watched =
+        |kind: DeadlineKind, due: Option<Timestamp>| due.filter(|_| state.awaits(kind)).map(ms);
     sqlx::query(
-        "UPDATE work_orders SET status = ?, contractor = ?, closed_at_ms = ?, state = ? WHERE id = ?",
+        "UPDATE work_orders SET status = ?1, contractor = ?2, closed_at_ms = ?3, state = ?4, \
+         next_due_ms = ?5, response_watch_ms = CASE WHEN ?6 >= watched_from_ms THEN ?6 END, \
+         resolution_watch_ms = CASE WHEN ?7 >= watched_from_ms THEN ?7 END WHERE id = ?8",
     )
     .bind(state.status.as_str())
     .bind(&state.contractor)
     .bind(state.closed_at.map(ms))
     .bind(json)
+    .bind(state.next_due_at().map(ms))
+    .bind(watched(DeadlineKind::Response, state.response_due_at))
+    .bind(watched(DeadlineKind::Resolution, state.resolution_due_at))
     .bind(state.work_order_id)
     .execute(&mut *conn)
     .await?;

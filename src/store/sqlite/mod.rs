@@ -11,6 +11,7 @@
 mod boundaries;
 mod intake;
 mod reads;
+mod work_orders;
 
 use std::fs::File;
 use std::path::Path;
@@ -25,14 +26,16 @@ use sqlx::{Row, SqlitePool};
 use tokio::sync::Mutex;
 
 use super::{
-    BoundaryImport, ImportOutcome, IncidentQuery, IncidentView, JurisdictionRecord, RecordOutcome,
-    ReportPlan, ReportPoint, ReportView, Result, SetupOutcome, Store, StoreError, WorkOrderSummary,
+    BoundaryImport, ChangeOutcome, ImportOutcome, IncidentQuery, IncidentView, JurisdictionRecord,
+    RecordOutcome, ReportPlan, ReportPoint, ReportView, Result, SetupOutcome, Store, StoreError,
+    WorkOrderChange, WorkOrderDetail, WorkOrderQuery, WorkOrderSummary, WorkOrderView,
 };
 use crate::auth::{AuthError, Grant, TokenHash, TokenRecord, TokenStore};
 use crate::boundaries::ParsedBoundaries;
 use crate::events::Event;
 use crate::incidents::OpenIncidentIndex;
 use crate::setup::CitySetup;
+use crate::sla::EscalationNotice;
 
 /// The embedded SQLite store.
 pub struct SqliteStore {
@@ -249,6 +252,31 @@ impl Store for SqliteStore {
 
     async fn work_order_summaries(&self) -> Result<Vec<WorkOrderSummary>> {
         reads::work_order_summaries(&self.pool).await
+    }
+
+    async fn work_orders(&self, query: &WorkOrderQuery) -> Result<Vec<WorkOrderView>> {
+        work_orders::list(&self.pool, query).await
+    }
+
+    async fn work_order(&self, id: i64) -> Result<Option<WorkOrderDetail>> {
+        work_orders::detail(&self.pool, id).await
+    }
+
+    async fn change_work_order(&self, change: WorkOrderChange) -> Result<ChangeOutcome> {
+        let mut index = self.writer.lock().await;
+        work_orders::change(&self.pool, &mut index, change).await
+    }
+
+    async fn claim_breaches(
+        &self,
+        now: Timestamp,
+        webhook: bool,
+        limit: usize,
+    ) -> Result<Vec<EscalationNotice>> {
+        // Under the writer mutex: two scanners of one process take turns, and
+        // the breach rows keep a restarted process from claiming again.
+        let _writer = self.writer.lock().await;
+        work_orders::claim_breaches(&self.pool, now, webhook, limit).await
     }
 }
 

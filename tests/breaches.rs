@@ -1,0 +1,204 @@
+//! Breach detection against the embedded store, on a manual clock: each
+//! breach is escalated exactly once, across restarts and with two scanners;
+//! breaches that happened while the server was down are raised at start;
+//! replayed history raises none.
+
+#[path = "support/work_city.rs"]
+mod city;
+
+use std::sync::{Arc, Mutex};
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::routing::post;
+use city::{NORTH, SOUTH};
+use cityfix::clock::{Clock, ManualClock};
+use cityfix::dispatch::Command;
+use cityfix::events::{Actor, EventKind};
+use cityfix::reports::Submission;
+use cityfix::sla::{DeadlineKind, Webhook};
+use cityfix::store::{SqliteStore, WorkOrderChange, WorkOrderQuery};
+use cityfix::work_orders::scanner::BreachScanner;
+use jiff::SignedDuration;
+
+type Seen = Arc<Mutex<Vec<serde_json::Value>>>;
+
+/// A local webhook receiver that records what it is sent.
+async fn receiver() -> (String, Seen) {
+    let seen: Seen = Arc::default();
+    let sink = seen.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        post(move |Json(body): Json<serde_json::Value>| async move {
+            sink.lock().unwrap().push(body);
+            StatusCode::NO_CONTENT
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{address}/hook"), seen)
+}
+
+fn scanner(city: &city::City, clock: &Arc<ManualClock>, url: &str) -> BreachScanner {
+    let webhook = Webhook::new(url).unwrap();
+    BreachScanner::new(city.store.clone(), clock.clone(), Some(webhook))
+}
+
+fn offset((lat, lon): (f64, f64), step: f64) -> (f64, f64) {
+    (lat + step * 0.001, lon)
+}
+
+#[tokio::test]
+async fn each_breach_is_escalated_once_across_restarts_and_downtime() {
+    let dir = tempfile::tempdir().unwrap();
+    city::set_up(dir.path()).await;
+    let (url, seen) = receiver().await;
+    let clock = Arc::new(ManualClock::new(jiff::Timestamp::now()));
+
+    let city = city::open(dir.path()).await;
+    let north = city.report(NORTH, clock.now()).await;
+    let south = city.report(SOUTH, clock.now()).await;
+    let scan = scanner(&city, &clock, &url);
+    assert!(scan.scan().await.unwrap().is_empty(), "nothing is due yet");
+
+    // The one-hour response deadline passes; a scan a minute later raises both.
+    clock.advance(SignedDuration::from_mins(61));
+    let raised = scan.scan().await.unwrap();
+    let mut ids: Vec<i64> = raised.iter().map(|n| n.work_order_id).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, vec![north, south]);
+    assert!(raised.iter().all(|n| n.deadline == DeadlineKind::Response));
+    assert_eq!(seen.lock().unwrap().len(), 2, "one POST per breach");
+    assert!(scan.scan().await.unwrap().is_empty(), "raised twice");
+
+    let overdue = WorkOrderQuery {
+        overdue_only: true,
+        ..WorkOrderQuery::default()
+    };
+    assert_eq!(city.store.work_orders(&overdue).await.unwrap().len(), 2);
+
+    // The north order gets accepted; the server stops; the two-day
+    // resolution deadlines pass while it is down.
+    city.store
+        .change_work_order(WorkOrderChange {
+            work_order_id: north,
+            command: Command::Accept,
+            actor: Actor::contractor("acme"),
+            at: clock.now(),
+            candidates: Vec::new(),
+        })
+        .await
+        .unwrap();
+    drop(scan);
+    drop(city);
+    clock.advance(SignedDuration::from_hours(48));
+
+    let city = city::open(dir.path()).await;
+    let scan = scanner(&city, &clock, &url);
+    let raised = scan.scan().await.unwrap();
+    assert_eq!(
+        raised.len(),
+        2,
+        "the downtime's breaches are raised at start"
+    );
+    assert!(
+        raised
+            .iter()
+            .all(|n| n.deadline == DeadlineKind::Resolution)
+    );
+    assert!(scan.scan().await.unwrap().is_empty());
+    drop(scan);
+    drop(city);
+
+    // Another restart finds nothing left to raise.
+    let city = city::open(dir.path()).await;
+    assert!(
+        scanner(&city, &clock, &url)
+            .scan()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(seen.lock().unwrap().len(), 4);
+
+    let events = city.store.events(Some(north)).await.unwrap();
+    let breached = events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::DeadlineBreached { .. }))
+        .count();
+    let escalated = events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Escalated { webhook: true, .. }))
+        .count();
+    assert_eq!((breached, escalated), (2, 2));
+    city::assert_log_replays(city.store.as_ref()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_scanners_on_one_store_never_double_an_escalation() {
+    let dir = tempfile::tempdir().unwrap();
+    city::set_up(dir.path()).await;
+    let (url, seen) = receiver().await;
+    let clock = Arc::new(ManualClock::new(jiff::Timestamp::now()));
+    let city = city::open(dir.path()).await;
+    for step in 0..20 {
+        let at = clock.now();
+        city.report(offset(NORTH, f64::from(step)), at).await;
+    }
+
+    clock.advance(SignedDuration::from_mins(61));
+    let (first, second) = (scanner(&city, &clock, &url), scanner(&city, &clock, &url));
+    let (a, b) = tokio::join!(first.scan(), second.scan());
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.len() + b.len(), 20);
+
+    let mut ids: Vec<i64> = a.iter().chain(&b).map(|n| n.work_order_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 20, "an order was escalated twice");
+    assert_eq!(seen.lock().unwrap().len(), 20);
+}
+
+#[tokio::test]
+async fn the_embedded_store_refuses_a_second_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let _first = SqliteStore::open(dir.path()).await.unwrap();
+    let Err(err) = SqliteStore::open(dir.path()).await else {
+        panic!("a second store opened the same directory");
+    };
+    assert!(err.to_string().contains("another cityfix process"), "{err}");
+}
+
+#[tokio::test]
+async fn replayed_history_raises_no_escalation() {
+    let dir = tempfile::tempdir().unwrap();
+    city::set_up(dir.path()).await;
+    let (url, seen) = receiver().await;
+    let city = city::open(dir.path()).await;
+
+    // Old records: one never closed in the source, one closed late, both
+    // with deadlines long past.
+    let created: jiff::Timestamp = "2023-03-01T14:00:00Z".parse().unwrap();
+    for (step, closed) in [(0.0, None), (1.0, Some("2023-03-20T10:00:00Z"))] {
+        let (lat, lon) = offset(SOUTH, step);
+        let submission = Submission {
+            lat: Some(lat),
+            lon: Some(lon),
+            category: Some("pothole".into()),
+            source: "replay:test".into(),
+            source_id: Some(format!("case-{step}")),
+            received_at: Some(created),
+            source_closed_at: closed.map(|c| c.parse().unwrap()),
+            ..Submission::default()
+        };
+        city.pipeline.submit(submission).await.unwrap();
+    }
+
+    let clock = Arc::new(ManualClock::new(jiff::Timestamp::now()));
+    let scan = scanner(&city, &clock, &url);
+    assert!(scan.scan().await.unwrap().is_empty());
+    clock.advance(SignedDuration::from_hours(24 * 30));
+    assert!(scan.scan().await.unwrap().is_empty());
+    assert!(seen.lock().unwrap().is_empty());
+}
