@@ -2,6 +2,7 @@
 //! do what (401, 403), what the lifecycle refuses (409), what a citizen and
 //! the live feed see, the supervisors' lists and figures, and the event log
 //! replaying to the cached state at the end.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "support/work_city.rs"]
 mod city;
@@ -328,7 +329,7 @@ async fn the_lifecycle_through_http_with_tokens() {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let (status, _) = api
-        .post(&format!("/api/v1/work-orders/999999/accept"), &acme, None)
+        .post("/api/v1/work-orders/999999/accept", &acme, None)
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 

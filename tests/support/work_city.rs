@@ -2,7 +2,6 @@
 //! districts, two contractors competing for potholes, calendar-time targets
 //! (one hour to accept, two days to resolve), all in an embedded store under
 //! a directory the test owns, so that a test can reopen it.
-// Each test binary uses part of this support module.
 #![allow(dead_code)]
 
 use std::path::Path;

@@ -196,13 +196,7 @@ impl Store for SqliteStore {
     }
 
     async fn record_reports(&self, plans: Vec<ReportPlan>) -> Result<Vec<RecordOutcome>> {
-        if !self.records_reports {
-            return Err(StoreError::Locked(
-                "this process opened the store for administration only; reports are \
-                 recorded by `cityfix serve` or `cityfix replay`"
-                    .into(),
-            ));
-        }
+        self.ensure_owner("reports are recorded")?;
         let mut index = self.writer.lock().await;
         let outcome = intake::record(&self.pool, &mut index, plans).await;
         if outcome.is_err() {
@@ -263,6 +257,8 @@ impl Store for SqliteStore {
     }
 
     async fn change_work_order(&self, change: WorkOrderChange) -> Result<ChangeOutcome> {
+        // Closing and reopening change the dedup index of the owning process.
+        self.ensure_owner("work orders are changed")?;
         let mut index = self.writer.lock().await;
         work_orders::change(&self.pool, &mut index, change).await
     }
@@ -275,8 +271,22 @@ impl Store for SqliteStore {
     ) -> Result<Vec<EscalationNotice>> {
         // Under the writer mutex: two scanners of one process take turns, and
         // the breach rows keep a restarted process from claiming again.
+        self.ensure_owner("breaches are claimed")?;
         let _writer = self.writer.lock().await;
         work_orders::claim_breaches(&self.pool, now, webhook, limit).await
+    }
+}
+
+impl SqliteStore {
+    /// Refuses what only the process holding the data directory may do.
+    fn ensure_owner(&self, what: &str) -> Result<()> {
+        if self.records_reports {
+            return Ok(());
+        }
+        Err(StoreError::Locked(format!(
+            "this process opened the store for administration only; {what} by \
+             `cityfix serve` or `cityfix replay`"
+        )))
     }
 }
 
