@@ -8,13 +8,16 @@
 mod city;
 
 use std::io::Cursor;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use city::{NORTH, SOUTH};
 use cityfix::auth::Grant;
+use cityfix::classify::{Classification, Classifier};
 use cityfix::events::live::LiveEventKind;
+use cityfix::photos::ProcessedPhoto;
 use cityfix::store::RecordOutcome;
 use http_body_util::BodyExt;
 use jiff::{SignedDuration, Timestamp};
@@ -334,4 +337,63 @@ async fn the_lifecycle_through_http_with_tokens() {
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     city::assert_log_replays(city.store.as_ref()).await;
+}
+
+/// A classifier that sees the same thing in every photo.
+struct Sees {
+    category: Option<&'static str>,
+    confidence: f32,
+}
+
+#[async_trait::async_trait]
+impl Classifier for Sees {
+    async fn classify(&self, _photo: &ProcessedPhoto) -> cityfix::classify::Result<Classification> {
+        Ok(Classification {
+            label: self.category.unwrap_or("clean_street").to_string(),
+            category: self.category.map(str::to_string),
+            confidence: self.confidence,
+            embedding: vec![1.0],
+        })
+    }
+}
+
+#[tokio::test]
+async fn resolving_records_whether_the_model_still_sees_the_problem() {
+    let cases = [
+        (Some("pothole"), 0.9, Some(true)),
+        (Some("pothole"), 0.2, Some(false)),
+        (None, 0.95, Some(false)),
+    ];
+    for (category, confidence, expected) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        city::set_up(dir.path()).await;
+        let classifier: Arc<dyn Classifier> = Arc::new(Sees {
+            category,
+            confidence,
+        });
+        let city = city::open_with(dir.path(), Some(classifier)).await;
+        let api = Api {
+            app: cityfix::http::app(city.app_state()),
+        };
+        let acme = city
+            .token(Grant::Contractor {
+                contractor_id: "acme".into(),
+            })
+            .await;
+        let id = city.report(NORTH, Timestamp::now()).await;
+        for step in ["accept", "start"] {
+            let (status, _) = api
+                .post(&format!("/api/v1/work-orders/{id}/{step}"), &acme, None)
+                .await;
+            assert_eq!(status, StatusCode::OK);
+        }
+
+        let (status, body) = api.resolve(id, &acme, &jpeg()).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(
+            body["work_order"]["problem_still_visible"].as_bool(),
+            expected,
+            "{category:?} at {confidence}"
+        );
+    }
 }

@@ -58,7 +58,7 @@ impl BreachScanner {
                 .await?;
             let full = batch.len() == CLAIM_BATCH;
             for notice in &batch {
-                tracing::warn!(
+                tracing::info!(
                     work_order.id = notice.work_order_id,
                     jurisdiction.id = notice.jurisdiction_id,
                     deadline = notice.deadline.as_str(),

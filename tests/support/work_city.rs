@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use cityfix::auth::{Authenticator, Grant, PlainToken};
 use cityfix::boundaries::{ImportOptions, parse_boundaries};
+use cityfix::classify::Classifier;
 use cityfix::events::live::LiveFeed;
 use cityfix::http::idempotency::IdempotencyCache;
 use cityfix::http::{AppState, Limits};
@@ -149,11 +150,16 @@ pub async fn set_up(dir: &Path) -> Ids {
 
 /// Opens the store in `dir` with a pipeline over it.
 pub async fn open(dir: &Path) -> City {
+    open_with(dir, None).await
+}
+
+/// Opens the store in `dir` with a pipeline using `classifier`.
+pub async fn open_with(dir: &Path, classifier: Option<Arc<dyn Classifier>>) -> City {
     let store: SharedStore = Arc::new(SqliteStore::open(dir).await.unwrap());
     let live = LiveFeed::default();
     let pipeline = Pipeline::load(PipelineParts {
         store: store.clone(),
-        classifier: None,
+        classifier,
         photos: Arc::new(DirPhotoStore::new(dir.join("photos"))),
         photo_limits: PhotoLimits::default(),
         live: live.clone(),
