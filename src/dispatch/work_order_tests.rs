@@ -263,3 +263,46 @@ fn a_broken_log_is_reported_not_folded() {
 
     assert_eq!(fold_work_order(9, &twice[..1]).unwrap(), None);
 }
+
+#[test]
+fn the_next_deadline_follows_the_step_awaited_and_overdue_lasts_until_resolved() {
+    let acme = Actor::contractor("acme");
+    let mut live = Live::new(Some("acme"));
+    assert_eq!(live.state.next_due_at(), Some(at("2025-06-02T09:00:00Z")));
+
+    live.record(EventKind::DeadlineBreached {
+        work_order_id: 1,
+        deadline: DeadlineKind::Response,
+        due_at: at("2025-06-02T09:00:00Z"),
+    });
+    assert!(live.state.is_overdue());
+    assert!(!live.state.awaits(DeadlineKind::Response));
+
+    live.run(Command::Accept, &acme).unwrap();
+    live.run(Command::Start, &acme).unwrap();
+    assert_eq!(live.state.next_due_at(), Some(at("2025-06-05T09:00:00Z")));
+    live.run(
+        Command::Resolve {
+            after_photo: "ab".repeat(32),
+            problem_still_visible: Some(true),
+        },
+        &acme,
+    )
+    .unwrap();
+    assert_eq!(live.state.next_due_at(), None);
+    assert!(
+        !live.state.is_overdue(),
+        "resolved is off the overdue queue"
+    );
+    assert!(!live.state.awaits(DeadlineKind::Resolution));
+
+    let supervisor = Actor::supervisor("token-1");
+    let reason = "still there".to_string();
+    live.run(Command::Reopen { reason }, &supervisor).unwrap();
+    assert_eq!(
+        live.state.resolved_at, None,
+        "a reopened order is unresolved"
+    );
+    assert!(live.state.awaits(DeadlineKind::Resolution));
+    assert!(live.state.is_overdue());
+}
