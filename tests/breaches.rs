@@ -53,13 +53,15 @@ fn offset((lat, lon): (f64, f64), step: f64) -> (f64, f64) {
 #[tokio::test]
 async fn each_breach_is_escalated_once_across_restarts_and_downtime() {
     let dir = tempfile::tempdir().unwrap();
-    city::set_up(dir.path()).await;
+    let places = city::set_up(dir.path()).await;
     let (url, seen) = receiver().await;
     let clock = Arc::new(ManualClock::new(jiff::Timestamp::now()));
 
     let city = city::open(dir.path()).await;
     let north = city.report(NORTH, clock.now()).await;
-    let south = city.report(SOUTH, clock.now()).await;
+    let south = city
+        .report(SOUTH, clock.now() - SignedDuration::from_secs(1))
+        .await;
     let scan = scanner(&city, &clock, &url);
     assert!(scan.scan().await.unwrap().is_empty(), "nothing is due yet");
 
@@ -78,6 +80,22 @@ async fn each_breach_is_escalated_once_across_restarts_and_downtime() {
         ..WorkOrderQuery::default()
     };
     assert_eq!(city.store.work_orders(&overdue).await.unwrap().len(), 2);
+    // Supervisors see the overdue orders of their jurisdiction and those it contains.
+    for (jurisdiction_id, expected) in [
+        (places.municipality, vec![south, north]),
+        (places.north, vec![north]),
+    ] {
+        let listed = city
+            .desk(&clock)
+            .overdue(jurisdiction_id, 100)
+            .await
+            .unwrap();
+        let listed: Vec<i64> = listed.iter().map(|w| w.state.work_order_id).collect();
+        assert_eq!(
+            listed, expected,
+            "overdue of jurisdiction {jurisdiction_id}"
+        );
+    }
 
     // The north order gets accepted; the server stops; the two-day
     // resolution deadlines pass while it is down.

@@ -187,6 +187,11 @@ impl City {
         }
     }
 
+    /// The work order desk over this city on `clock`.
+    pub fn desk(&self, clock: &Arc<cityfix::clock::ManualClock>) -> cityfix::work_orders::WorkDesk {
+        cityfix::work_orders::WorkDesk::new(self.pipeline.clone(), self.live.clone(), clock.clone())
+    }
+
     /// A new token for `grant`; returns the secret.
     pub async fn token(&self, grant: Grant) -> String {
         let token = PlainToken::generate();
