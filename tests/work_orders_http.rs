@@ -254,6 +254,19 @@ async fn the_lifecycle_through_http_with_tokens() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["work_order"]["status"], "reopened");
     assert!(body["work_order"]["resolved_at"].is_null());
+    let north_incident = body["work_order"]["incident_id"].as_i64().unwrap();
+    let merged_into = match city.file(NORTH, Timestamp::now()).await {
+        RecordOutcome::Recorded {
+            merged: true,
+            incident_id,
+            ..
+        } => incident_id,
+        other => panic!("a report at a reopened incident did not merge: {other:?}"),
+    };
+    assert_eq!(
+        merged_into, north_incident,
+        "the older incident wins the tie"
+    );
 
     // Rejection hands the order on by rule; a supervisor can name a contractor.
     let reject = format!("/api/v1/work-orders/{south}/reject");
