@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::classify::ClassifierConfig;
 use crate::http::logging::LogFormat;
-use crate::store::{SharedStore, SqliteStore, StoreError};
+use crate::store::{PgStore, SharedStore, SqliteStore, StoreError};
 
 /// Settings every command shares.
 #[derive(Debug, Clone, clap::Args)]
@@ -96,10 +96,7 @@ pub async fn open_admin_store(config: &GlobalConfig) -> Result<SharedStore, Stor
 async fn open(config: &GlobalConfig, records_reports: bool) -> Result<SharedStore, StoreError> {
     match &config.database_url {
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            Err(StoreError::Conflict(format!(
-                "this build has no PostgreSQL store yet ({}); leave DATABASE_URL unset",
-                redact(url)
-            )))
+            Ok(Arc::new(PgStore::open(url).await?))
         }
         Some(url) => Err(StoreError::Conflict(format!(
             "DATABASE_URL must be a postgres:// URL (got {:?}); leave it unset for the embedded store",

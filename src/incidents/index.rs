@@ -143,7 +143,7 @@ impl OpenIncidentIndex {
 
 /// A lon/lat box that surely holds every point within `radius_m` of `point`
 /// (slightly larger: the haversine check decides).
-fn search_envelope(point: Point<f64>, radius_m: f64) -> AABB<[f64; 2]> {
+pub fn search_envelope(point: Point<f64>, radius_m: f64) -> AABB<[f64; 2]> {
     let margin_m = radius_m * 1.01 + 1.0;
     let dlat = margin_m / METRES_PER_DEGREE_LAT;
     let cos_lat = point.y().to_radians().cos().max(0.01);

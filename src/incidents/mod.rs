@@ -15,7 +15,7 @@
 mod index;
 mod placeholder;
 
-pub use index::{IncidentEntry, OpenIncidentIndex};
+pub use index::{IncidentEntry, OpenIncidentIndex, search_envelope};
 pub use placeholder::{PlaceholderDetector, PlaceholderHit};
 
 use geo::{Distance, Haversine, Point};

@@ -9,9 +9,11 @@
 //! order and the events. Each backend does dedup its own way and says why it
 //! is correct with several writers.
 
+mod postgres;
 mod sqlite;
 mod types;
 
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use types::*;
 

@@ -1,0 +1,647 @@
+//! One suite, two stores: every scenario runs against the embedded SQLite
+//! store and, when `CITYFIX_TEST_DATABASE_URL` is set, against PostGIS in a
+//! fresh schema. Each scenario asserts the right answers itself and returns
+//! what it saw; the two stores must have seen exactly the same.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "support/pg.rs"]
+mod pg;
+
+use std::fmt::Debug;
+use std::future::Future;
+use std::sync::Arc;
+
+use cityfix::auth::{Grant, TokenHash, TokenStore};
+use cityfix::boundaries::{ImportOptions, ParsedBoundaries, parse_boundaries};
+use cityfix::dispatch::UnassignedReason;
+use cityfix::events::live::LiveFeed;
+use cityfix::photos::{DirPhotoStore, PhotoLimits};
+use cityfix::pipeline::{Intake, IntakeError, Pipeline, PipelineParts};
+use cityfix::reports::Submission;
+use cityfix::setup::{CitySetup, JurisdictionRef};
+use cityfix::sla::Priority;
+use cityfix::store::{
+    BoundaryImport, IncidentQuery, RecordOutcome, SharedStore, SqliteStore, WorkOrderRef,
+};
+use jiff::Timestamp;
+
+const DISTRICTS: &str = include_str!("../fixtures/boundaries/sample_districts.geojson");
+const SETUP: &str = include_str!("../fixtures/sample/setup.toml");
+
+/// Runs `scenario` on both stores and compares what they saw.
+async fn on_both_stores<F, Fut, T>(name: &str, scenario: F)
+where
+    F: Fn(SharedStore) -> Fut,
+    Fut: Future<Output = T>,
+    T: PartialEq + Debug,
+{
+    let sqlite: SharedStore = Arc::new(SqliteStore::open_in_memory().await.unwrap());
+    let embedded = scenario(sqlite).await;
+
+    let Some(url) = pg::test_database_url() else {
+        return;
+    };
+    let postgis: SharedStore = Arc::new(pg::fresh_store(&url, &format!("conf_{name}")).await);
+    let production = scenario(postgis).await;
+    assert_eq!(embedded, production, "the stores disagree in {name}");
+}
+
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            on_both_stores(stringify!($name), scenarios::$name).await;
+        }
+    )*};
+}
+
+conformance!(
+    boundary_versions,
+    setup_apply_is_idempotent,
+    intake_routes_and_dispatches,
+    dedup_merges_near_and_recent_reports,
+    placeholder_reports_never_merge,
+    contract_capacity_sends_work_to_supervisors,
+    idempotency_keys,
+    reads,
+    tokens,
+);
+
+fn districts(text: &str) -> ParsedBoundaries {
+    let options = ImportOptions {
+        id_field: "code".into(),
+        name_field: "name".into(),
+        strict: true,
+    };
+    parse_boundaries(text, &options).unwrap()
+}
+
+fn district_import() -> BoundaryImport {
+    BoundaryImport {
+        level: "district".into(),
+        level_rank: None,
+        time_zone: "America/New_York".into(),
+        source_name: "sample_districts.geojson".into(),
+    }
+}
+
+fn at(text: &str) -> Timestamp {
+    text.parse().unwrap()
+}
+
+/// Imports the sample districts, applies `setup` and loads a pipeline.
+async fn city(store: &SharedStore, setup: &str) -> Pipeline {
+    let now = at("2025-01-01T00:00:00Z");
+    store
+        .import_boundaries(&district_import(), &districts(DISTRICTS), now)
+        .await
+        .unwrap();
+    let refs = jurisdiction_refs(store).await;
+    let parsed = CitySetup::parse(setup, &refs).unwrap();
+    store.apply_setup(&parsed, setup, now).await.unwrap();
+
+    Pipeline::load(PipelineParts {
+        store: store.clone(),
+        classifier: None,
+        photos: Arc::new(DirPhotoStore::new(
+            std::env::temp_dir().join("cityfix-conformance-photos"),
+        )),
+        photo_limits: PhotoLimits::default(),
+        live: LiveFeed::default(),
+        max_description_chars: 2000,
+        triage_threshold: 0.6,
+    })
+    .await
+    .unwrap()
+}
+
+async fn jurisdiction_refs(store: &SharedStore) -> Vec<JurisdictionRef> {
+    store
+        .jurisdictions()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|j| JurisdictionRef {
+            id: j.id,
+            level: j.level,
+            external_id: j.external_id,
+        })
+        .collect()
+}
+
+async fn jurisdiction_id(store: &SharedStore, external_id: &str) -> i64 {
+    store
+        .jurisdictions()
+        .await
+        .unwrap()
+        .iter()
+        .find(|j| j.external_id == external_id)
+        .unwrap()
+        .id
+}
+
+fn report(lat: f64, lon: f64, category: &str, received_at: &str) -> Submission {
+    Submission {
+        lat: Some(lat),
+        lon: Some(lon),
+        category: Some(category.into()),
+        source: "api".into(),
+        received_at: Some(at(received_at)),
+        ..Submission::default()
+    }
+}
+
+async fn submit(pipeline: &Pipeline, submission: Submission) -> Intake {
+    pipeline.submit(submission).await.unwrap()
+}
+
+/// (incident id, merged, report count) of a stored intake.
+fn recorded(intake: &Intake) -> (i64, bool, u32) {
+    match &intake.outcome {
+        RecordOutcome::Recorded {
+            incident_id,
+            merged,
+            report_count,
+            ..
+        } => (*incident_id, *merged, *report_count),
+        other => panic!("not recorded: {other:?}"),
+    }
+}
+
+fn work_order(intake: &Intake) -> WorkOrderRef {
+    match &intake.outcome {
+        RecordOutcome::Recorded {
+            work_order: Some(work_order),
+            ..
+        } => work_order.clone(),
+        other => panic!("no new work order: {other:?}"),
+    }
+}
+
+/// Metres east of `lon` at latitude `lat`, in degrees.
+fn east(lat: f64, metres: f64) -> f64 {
+    metres / (111_195.0 * lat.to_radians().cos())
+}
+
+mod scenarios {
+    use super::*;
+
+    pub async fn boundary_versions(store: SharedStore) -> Vec<String> {
+        let import = district_import();
+        let first = store
+            .import_boundaries(&import, &districts(DISTRICTS), at("2025-01-01T00:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!((first.added, first.changed, first.kept), (3, 0, 0));
+        assert_eq!(first.level_rank, 0);
+        let before = store.jurisdictions().await.unwrap();
+        assert_eq!(before.len(), 3);
+
+        let again = store
+            .import_boundaries(&import, &districts(DISTRICTS), at("2025-02-01T00:00:00Z"))
+            .await
+            .unwrap();
+        assert!(again.unchanged);
+        assert_eq!(again.import_id, None);
+        assert_eq!(store.jurisdictions().await.unwrap(), before);
+
+        // North grows east, the island goes, South stays.
+        let redrawn = DISTRICTS
+            .replace("[-71.04, 42.35], [-71.04, 42.39]", "[-71.03, 42.35], [-71.03, 42.39]")
+            .replace("\"code\": \"I1\"", "\"code\": \"I1-gone\"");
+        let mut changed = districts(&redrawn);
+        changed.features.retain(|f| f.external_id != "I1-gone");
+        let second = store
+            .import_boundaries(&import, &changed, at("2025-03-01T00:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!(
+            (second.added, second.changed, second.kept, second.retired),
+            (0, 1, 1, 1)
+        );
+        let after = store.jurisdictions().await.unwrap();
+        assert_eq!(after.len(), 2);
+        let north = after.iter().find(|j| j.external_id == "N1").unwrap();
+        let old_north = before.iter().find(|j| j.external_id == "N1").unwrap();
+        assert_eq!(north.id, old_north.id);
+        assert_ne!(north.boundary_version_id, old_north.boundary_version_id);
+        assert!(north.area_m2 > old_north.area_m2);
+
+        let ranked = BoundaryImport {
+            level: "district".into(),
+            level_rank: Some(4),
+            ..district_import()
+        };
+        let refused = store
+            .import_boundaries(&ranked, &changed, at("2025-03-02T00:00:00Z"))
+            .await
+            .unwrap_err();
+        assert!(refused.to_string().contains("already has rank 0"), "{refused}");
+
+        vec![
+            format!("{first:?}"),
+            format!("{again:?}"),
+            format!("{second:?}"),
+            format!("{before:?}"),
+            format!("{after:?}"),
+        ]
+    }
+
+    pub async fn setup_apply_is_idempotent(store: SharedStore) -> Vec<String> {
+        store
+            .import_boundaries(
+                &district_import(),
+                &districts(DISTRICTS),
+                at("2025-01-01T00:00:00Z"),
+            )
+            .await
+            .unwrap();
+        let refs = jurisdiction_refs(&store).await;
+        let setup = CitySetup::parse(SETUP, &refs).unwrap();
+        assert_eq!(store.current_setup_text().await.unwrap(), None);
+
+        let now = at("2025-01-02T00:00:00Z");
+        let first = store.apply_setup(&setup, SETUP, now).await.unwrap();
+        assert!(!first.unchanged);
+        assert_eq!((first.categories, first.contractors), (5, 3));
+        let ids = store.contract_ids(&setup).await.unwrap();
+        assert_eq!(ids.len(), setup.contracts.len());
+
+        let again = store.apply_setup(&setup, SETUP, now).await.unwrap();
+        assert!(again.unchanged);
+        assert_eq!(store.contract_ids(&setup).await.unwrap(), ids);
+        assert_eq!(
+            store.current_setup_text().await.unwrap().as_deref(),
+            Some(SETUP)
+        );
+
+        // A set-up without the clean-city contract keeps the other contracts' ids.
+        let start = SETUP.find("[[contracts]]\nslug = \"clean-city\"").unwrap();
+        let end = SETUP[start..].find("[sla.calendar]").unwrap() + start;
+        let smaller_text = format!("{}{}", &SETUP[..start], &SETUP[end..]);
+        let smaller = CitySetup::parse(&smaller_text, &refs).unwrap();
+        store
+            .apply_setup(&smaller, &smaller_text, now)
+            .await
+            .unwrap();
+        let kept = store.contract_ids(&smaller).await.unwrap();
+        assert!(kept.iter().all(|id| ids.contains(id)));
+        assert_eq!(kept.len(), smaller.contracts.len());
+
+        vec![format!("{first:?} {again:?}"), format!("{ids:?} {kept:?}")]
+    }
+
+    pub async fn intake_routes_and_dispatches(store: SharedStore) -> Vec<String> {
+        let pipeline = city(&store, SETUP).await;
+        let north = jurisdiction_id(&store, "N1").await;
+        let island = jurisdiction_id(&store, "I1").await;
+        let south = jurisdiction_id(&store, "3").await;
+
+        // Tuesday 14:00 in Sampleton (UTC-5 until 9 March).
+        let pothole = submit(
+            &pipeline,
+            report(42.385, -71.09, "pothole", "2025-03-04T19:00:00Z"),
+        )
+        .await;
+        assert_eq!(pothole.jurisdiction_id, north);
+        let order = work_order(&pothole);
+        assert_eq!(order.contractor.as_deref(), Some("north-roads"));
+        // 8 working hours: Tue 14–16, Wed 08–14.
+        assert_eq!(order.response_due_at, Some(at("2025-03-05T19:00:00Z")));
+        // 40 working hours: to Tue 11 March 14:00, after the switch to UTC-4.
+        assert_eq!(order.resolution_due_at, Some(at("2025-03-11T18:00:00Z")));
+
+        let in_hole = submit(
+            &pipeline,
+            report(42.37, -71.07, "streetlight", "2025-03-04T19:05:00Z"),
+        )
+        .await;
+        assert_eq!(in_hole.jurisdiction_id, island);
+        assert_eq!(
+            work_order(&in_hole).contractor.as_deref(),
+            Some("north-roads")
+        );
+
+        let graffiti = submit(
+            &pipeline,
+            report(42.32, -71.07, "graffiti", "2025-03-04T19:10:00Z"),
+        )
+        .await;
+        assert_eq!(graffiti.jurisdiction_id, south);
+        let graffiti_order = work_order(&graffiti);
+        assert_eq!(graffiti_order.contractor.as_deref(), Some("clean-city"));
+
+        let other = submit(
+            &pipeline,
+            report(42.32, -71.06, "other", "2025-03-04T19:15:00Z"),
+        )
+        .await;
+        let unassigned = work_order(&other);
+        assert_eq!(unassigned.contractor, None);
+        assert_eq!(
+            unassigned.unassigned_reason,
+            Some(UnassignedReason::NoContract)
+        );
+
+        // On the border of North and South: covered by both, South is smaller.
+        let border = submit(
+            &pipeline,
+            report(42.35, -71.09, "pothole", "2025-03-04T19:20:00Z"),
+        )
+        .await;
+        let border_view = store
+            .report(recorded(&border).0)
+            .await
+            .unwrap()
+            .map(|_| ());
+        assert!(border_view.is_some());
+
+        let outside = pipeline
+            .submit(report(42.0, -72.0, "pothole", "2025-03-04T19:25:00Z"))
+            .await
+            .unwrap_err();
+        assert!(matches!(outside, IntakeError::OutsideJurisdictions { .. }));
+
+        let summaries = store.work_order_summaries().await.unwrap();
+        assert_eq!(summaries.len(), 5);
+        assert_eq!(
+            summaries[0].resolution_due_at,
+            Some(at("2025-03-11T18:00:00Z"))
+        );
+        vec![
+            format!("{pothole:?}"),
+            format!("{in_hole:?}"),
+            format!("{graffiti:?}"),
+            format!("{other:?}"),
+            format!("{border:?}"),
+            format!("{summaries:?}"),
+            format!("{:?}", store.events(None).await.unwrap()),
+        ]
+    }
+
+    pub async fn dedup_merges_near_and_recent_reports(store: SharedStore) -> Vec<String> {
+        let pipeline = city(&store, SETUP).await;
+        let (lat, lon) = (42.385, -71.09);
+
+        let first = submit(&pipeline, report(lat, lon, "pothole", "2025-03-04T15:00:00Z")).await;
+        let (incident, merged, count) = recorded(&first);
+        assert!(!merged);
+        assert_eq!(count, 1);
+
+        // 10 m east, an hour later: the same pothole.
+        let near = report(lat, lon + east(lat, 10.0), "pothole", "2025-03-04T16:00:00Z");
+        let second = submit(&pipeline, near).await;
+        assert_eq!(recorded(&second), (incident, true, 2));
+
+        // 24 m away is inside the 25 m radius; 27 m is not.
+        let edge = report(lat, lon + east(lat, 24.0), "pothole", "2025-03-04T16:30:00Z");
+        assert_eq!(recorded(&submit(&pipeline, edge).await), (incident, true, 3));
+        let beyond = report(lat, lon - east(lat, 27.0), "pothole", "2025-03-04T16:40:00Z");
+        let (beyond_incident, beyond_merged, _) = recorded(&submit(&pipeline, beyond).await);
+        assert!(!beyond_merged);
+        assert_ne!(beyond_incident, incident);
+
+        // The third report raised the priority (escalate_after_reports = 3).
+        let views = store
+            .incidents(&IncidentQuery {
+                limit: 10,
+                ..IncidentQuery::default()
+            })
+            .await
+            .unwrap();
+        let merged_view = views.iter().find(|v| v.id == incident).unwrap();
+        assert_eq!(merged_view.report_count, 3);
+        assert_eq!(merged_view.priority, Priority::High);
+        assert_eq!(merged_view.last_report_at, at("2025-03-04T16:30:00Z"));
+
+        // Another category at the same spot is another problem.
+        let graffiti = submit(&pipeline, report(lat, lon, "graffiti", "2025-03-04T17:00:00Z")).await;
+        assert!(!recorded(&graffiti).1);
+
+        // 31 days after the last report: outside the 30-day window.
+        let late = submit(&pipeline, report(lat, lon, "pothole", "2025-04-04T17:00:00Z")).await;
+        assert!(!recorded(&late).1);
+        assert_ne!(recorded(&late).0, incident);
+
+        // Two near incidents: the nearer one wins.
+        let (a_lat, b_lat) = (42.386, 42.386);
+        let a = submit(&pipeline, report(a_lat, -71.095, "streetlight", "2025-03-05T10:00:00Z")).await;
+        let b_lon = -71.095 + east(b_lat, 50.0);
+        let b = submit(&pipeline, report(b_lat, b_lon, "streetlight", "2025-03-05T10:01:00Z")).await;
+        assert_ne!(recorded(&a).0, recorded(&b).0);
+        let between = report(a_lat, -71.095 + east(a_lat, 30.0), "streetlight", "2025-03-05T10:02:00Z");
+        assert_eq!(recorded(&submit(&pipeline, between).await).0, recorded(&b).0);
+
+        vec![
+            format!("{views:?}"),
+            format!("{:?}", store.report_points().await.unwrap()),
+            format!("{:?}", store.events(None).await.unwrap()),
+        ]
+    }
+
+    pub async fn placeholder_reports_never_merge(store: SharedStore) -> Vec<String> {
+        let pipeline = city(&store, SETUP).await;
+        // The set-up's town hall geocode.
+        let (lat, lon) = (42.3450, -71.0700);
+        let first = submit(&pipeline, report(lat, lon, "pothole", "2025-03-04T15:00:00Z")).await;
+        let second = submit(&pipeline, report(lat, lon, "pothole", "2025-03-04T15:01:00Z")).await;
+        assert!(first.placeholder && second.placeholder);
+        assert_ne!(recorded(&first).0, recorded(&second).0);
+        assert!(!recorded(&second).1);
+
+        // A real report next to a placeholder incident does not join it either.
+        let beside = report(lat, lon + east(lat, 12.0), "pothole", "2025-03-04T15:02:00Z");
+        let beside = submit(&pipeline, beside).await;
+        assert!(!beside.placeholder);
+        let (beside_incident, merged, _) = recorded(&beside);
+        assert!(!merged);
+
+        let views = store
+            .incidents(&IncidentQuery {
+                limit: 10,
+                ..IncidentQuery::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(views.len(), 3);
+        let placeholder_flags: Vec<bool> = views.iter().map(|v| v.placeholder).collect();
+        assert_eq!(placeholder_flags, vec![false, true, true]);
+        assert_eq!(views[0].id, beside_incident);
+        let stored = store.report(recorded(&first).0).await.unwrap().unwrap();
+        assert!(stored.placeholder);
+        vec![format!("{views:?}"), format!("{stored:?}")]
+    }
+
+    pub async fn contract_capacity_sends_work_to_supervisors(store: SharedStore) -> Vec<String> {
+        let tight = SETUP.replacen("capacity = 50", "capacity = 1", 1);
+        let pipeline = city(&store, &tight).await;
+        let first = submit(&pipeline, report(42.385, -71.09, "pothole", "2025-03-04T15:00:00Z")).await;
+        assert_eq!(
+            work_order(&first).contractor.as_deref(),
+            Some("north-roads")
+        );
+        // Far enough not to merge: a second incident, and north-roads is full.
+        let second = submit(&pipeline, report(42.387, -71.05, "pothole", "2025-03-04T15:05:00Z")).await;
+        let queued = work_order(&second);
+        assert_eq!(queued.contractor, None);
+        assert_eq!(queued.unassigned_reason, Some(UnassignedReason::AtCapacity));
+        // South's contract is another one, with room.
+        let south = submit(&pipeline, report(42.32, -71.07, "pothole", "2025-03-04T15:10:00Z")).await;
+        assert_eq!(
+            work_order(&south).contractor.as_deref(),
+            Some("south-roads")
+        );
+        vec![
+            format!("{first:?}"),
+            format!("{second:?}"),
+            format!("{south:?}"),
+            format!("{:?}", store.work_order_summaries().await.unwrap()),
+        ]
+    }
+
+    pub async fn idempotency_keys(store: SharedStore) -> Vec<String> {
+        let pipeline = city(&store, SETUP).await;
+        let keyed = |description: &str| Submission {
+            source_id: Some("key-1".into()),
+            description: Some(description.into()),
+            ..report(42.385, -71.09, "pothole", "2025-03-04T15:00:00Z")
+        };
+        let first = submit(&pipeline, keyed("deep hole")).await;
+        let (incident, _, _) = recorded(&first);
+        let RecordOutcome::Recorded { report_id, .. } = first.outcome else {
+            unreachable!()
+        };
+
+        let retry = submit(&pipeline, keyed("deep hole")).await;
+        assert_eq!(
+            retry.outcome,
+            RecordOutcome::AlreadyRecorded {
+                report_id,
+                same_content: true
+            }
+        );
+        let reused = pipeline.submit(keyed("another hole")).await.unwrap_err();
+        assert!(matches!(reused, IntakeError::IdempotencyConflict));
+
+        // The same key from another source is another report.
+        let elsewhere = Submission {
+            source: "replay:sampleton".into(),
+            ..keyed("deep hole")
+        };
+        let other = submit(&pipeline, elsewhere).await;
+        assert_eq!(recorded(&other), (incident, true, 2));
+
+        let found = store.report_by_source("api", "key-1").await.unwrap().unwrap();
+        assert_eq!(found.id, report_id);
+        assert_eq!(found.description.as_deref(), Some("deep hole"));
+        assert!(store.report_by_source("api", "key-2").await.unwrap().is_none());
+        let reports = store.report_points().await.unwrap();
+        assert_eq!(reports.len(), 2);
+        vec![format!("{found:?}"), format!("{reports:?}")]
+    }
+
+    pub async fn reads(store: SharedStore) -> Vec<String> {
+        let pipeline = city(&store, SETUP).await;
+        let north = jurisdiction_id(&store, "N1").await;
+        let with_details = Submission {
+            accuracy_m: Some(8.0),
+            description: Some("streetlight flickers".into()),
+            ..report(42.385, -71.09, "streetlight", "2025-03-04T15:00:00Z")
+        };
+        let first = submit(&pipeline, with_details).await;
+        submit(&pipeline, report(42.3851, -71.0901, "streetlight", "2025-03-04T15:01:00Z")).await;
+        submit(&pipeline, report(42.32, -71.07, "garbage", "2025-03-04T15:02:00Z")).await;
+        submit(&pipeline, report(42.32, -70.98, "garbage", "2025-03-04T15:03:00Z")).await;
+
+        let view = store.report(recorded(&first).0).await.unwrap().unwrap();
+        assert_eq!((view.lat, view.lon), (42.385, -71.09));
+        assert_eq!(view.accuracy_m, Some(8.0));
+        assert_eq!(view.jurisdiction.id, north);
+        assert_eq!(view.jurisdiction.level, "district");
+        assert_eq!(view.incident_report_count, 2);
+        assert_eq!(view.status, "assigned");
+        assert_eq!(view.position_source, "request");
+        assert!(!view.has_photo && !view.triage);
+        assert_eq!(store.report(9_999).await.unwrap(), None);
+        assert_eq!(store.report_photo(view.id).await.unwrap(), None);
+
+        let all = IncidentQuery {
+            limit: 50,
+            ..IncidentQuery::default()
+        };
+        let everything = store.incidents(&all).await.unwrap();
+        assert_eq!(everything.len(), 3);
+        // The bbox's edge passes exactly through the island's garbage report.
+        let mainland = IncidentQuery {
+            bbox: Some([-71.10, 42.30, -70.98, 42.40]),
+            ..all.clone()
+        };
+        let in_box = store.incidents(&mainland).await.unwrap();
+        assert_eq!(in_box.len(), 3);
+        let west_only = IncidentQuery {
+            bbox: Some([-71.10, 42.30, -70.980_000_001, 42.40]),
+            ..all.clone()
+        };
+        assert_eq!(store.incidents(&west_only).await.unwrap().len(), 2);
+        let garbage = IncidentQuery {
+            category: Some("garbage".into()),
+            ..all.clone()
+        };
+        assert_eq!(store.incidents(&garbage).await.unwrap().len(), 2);
+        let in_north = IncidentQuery {
+            jurisdiction_id: Some(north),
+            status: Some("open".into()),
+            ..all.clone()
+        };
+        assert_eq!(store.incidents(&in_north).await.unwrap().len(), 1);
+        let closed = IncidentQuery {
+            status: Some("closed".into()),
+            ..all.clone()
+        };
+        assert!(store.incidents(&closed).await.unwrap().is_empty());
+        let one = IncidentQuery { limit: 1, ..all };
+        let newest = store.incidents(&one).await.unwrap();
+        assert_eq!(newest.len(), 1);
+        assert_eq!(newest[0].id, everything[0].id);
+
+        let first_order = everything.last().unwrap().work_order_id.unwrap();
+        let its_events = store.events(Some(first_order)).await.unwrap();
+        assert_eq!(its_events.len(), 1);
+        assert_eq!(its_events[0].kind.type_name(), "work_order_assigned");
+
+        vec![
+            format!("{view:?}"),
+            format!("{everything:?}"),
+            format!("{in_box:?}"),
+            format!("{its_events:?}"),
+        ]
+    }
+
+    pub async fn tokens(store: SharedStore) -> Vec<String> {
+        let hash = TokenHash::of("secret-token-1");
+        let grant = Grant::Contractor {
+            contractor_id: "north-roads".into(),
+        };
+        let created = at("2025-03-04T15:00:00Z");
+        let id = store.insert_token(&hash, &grant, created).await.unwrap();
+        let found = store.find_active_token(&hash).await.unwrap().unwrap();
+        assert_eq!((found.id, &found.grant, found.created_at), (id, &grant, created));
+        assert!(
+            store
+                .find_active_token(&TokenHash::of("other"))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(store.revoke_token(id, created).await.unwrap());
+        assert!(!store.revoke_token(id, created).await.unwrap());
+        assert!(store.find_active_token(&hash).await.unwrap().is_none());
+
+        let supervisor = Grant::Supervisor { jurisdiction_id: 7 };
+        let second = store
+            .insert_token(&TokenHash::of("secret-token-2"), &supervisor, created)
+            .await
+            .unwrap();
+        vec![format!("{found:?}"), format!("{id} {second}")]
+    }
+}
