@@ -4,14 +4,15 @@
 //! what it saw; the two stores must have seen exactly the same.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/pg.rs"]
-mod pg;
+mod support;
+
+use support::pg;
 
 use std::fmt::Debug;
 use std::future::Future;
 use std::sync::Arc;
 
-use cityfix::auth::{Grant, TokenHash, TokenStore};
+use cityfix::auth::{Grant, TokenHash};
 use cityfix::boundaries::{ImportOptions, ParsedBoundaries, parse_boundaries};
 use cityfix::dispatch::UnassignedReason;
 use cityfix::events::live::LiveFeed;
@@ -207,7 +208,10 @@ mod scenarios {
 
         // North grows east, the island goes, South stays.
         let redrawn = DISTRICTS
-            .replace("[-71.04, 42.35], [-71.04, 42.39]", "[-71.03, 42.35], [-71.03, 42.39]")
+            .replace(
+                "[-71.04, 42.35], [-71.04, 42.39]",
+                "[-71.03, 42.35], [-71.03, 42.39]",
+            )
             .replace("\"code\": \"I1\"", "\"code\": \"I1-gone\"");
         let mut changed = districts(&redrawn);
         changed.features.retain(|f| f.external_id != "I1-gone");
@@ -236,7 +240,10 @@ mod scenarios {
             .import_boundaries(&ranked, &changed, at("2025-03-02T00:00:00Z"))
             .await
             .unwrap_err();
-        assert!(refused.to_string().contains("already has rank 0"), "{refused}");
+        assert!(
+            refused.to_string().contains("already has rank 0"),
+            "{refused}"
+        );
 
         vec![
             format!("{first:?}"),
@@ -349,11 +356,7 @@ mod scenarios {
             report(42.35, -71.09, "pothole", "2025-03-04T19:20:00Z"),
         )
         .await;
-        let border_view = store
-            .report(recorded(&border).0)
-            .await
-            .unwrap()
-            .map(|_| ());
+        let border_view = store.report(recorded(&border).0).await.unwrap().map(|_| ());
         assert!(border_view.is_some());
 
         let outside = pipeline
@@ -383,20 +386,42 @@ mod scenarios {
         let pipeline = city(&store, SETUP).await;
         let (lat, lon) = (42.385, -71.09);
 
-        let first = submit(&pipeline, report(lat, lon, "pothole", "2025-03-04T15:00:00Z")).await;
+        let first = submit(
+            &pipeline,
+            report(lat, lon, "pothole", "2025-03-04T15:00:00Z"),
+        )
+        .await;
         let (incident, merged, count) = recorded(&first);
         assert!(!merged);
         assert_eq!(count, 1);
 
         // 10 m east, an hour later: the same pothole.
-        let near = report(lat, lon + east(lat, 10.0), "pothole", "2025-03-04T16:00:00Z");
+        let near = report(
+            lat,
+            lon + east(lat, 10.0),
+            "pothole",
+            "2025-03-04T16:00:00Z",
+        );
         let second = submit(&pipeline, near).await;
         assert_eq!(recorded(&second), (incident, true, 2));
 
         // 24 m away is inside the 25 m radius; 27 m is not.
-        let edge = report(lat, lon + east(lat, 24.0), "pothole", "2025-03-04T16:30:00Z");
-        assert_eq!(recorded(&submit(&pipeline, edge).await), (incident, true, 3));
-        let beyond = report(lat, lon - east(lat, 27.0), "pothole", "2025-03-04T16:40:00Z");
+        let edge = report(
+            lat,
+            lon + east(lat, 24.0),
+            "pothole",
+            "2025-03-04T16:30:00Z",
+        );
+        assert_eq!(
+            recorded(&submit(&pipeline, edge).await),
+            (incident, true, 3)
+        );
+        let beyond = report(
+            lat,
+            lon - east(lat, 27.0),
+            "pothole",
+            "2025-03-04T16:40:00Z",
+        );
         let (beyond_incident, beyond_merged, _) = recorded(&submit(&pipeline, beyond).await);
         assert!(!beyond_merged);
         assert_ne!(beyond_incident, incident);
@@ -415,22 +440,46 @@ mod scenarios {
         assert_eq!(merged_view.last_report_at, at("2025-03-04T16:30:00Z"));
 
         // Another category at the same spot is another problem.
-        let graffiti = submit(&pipeline, report(lat, lon, "graffiti", "2025-03-04T17:00:00Z")).await;
+        let graffiti = submit(
+            &pipeline,
+            report(lat, lon, "graffiti", "2025-03-04T17:00:00Z"),
+        )
+        .await;
         assert!(!recorded(&graffiti).1);
 
         // 31 days after the last report: outside the 30-day window.
-        let late = submit(&pipeline, report(lat, lon, "pothole", "2025-04-04T17:00:00Z")).await;
+        let late = submit(
+            &pipeline,
+            report(lat, lon, "pothole", "2025-04-04T17:00:00Z"),
+        )
+        .await;
         assert!(!recorded(&late).1);
         assert_ne!(recorded(&late).0, incident);
 
         // Two near incidents: the nearer one wins.
         let (a_lat, b_lat) = (42.386, 42.386);
-        let a = submit(&pipeline, report(a_lat, -71.095, "streetlight", "2025-03-05T10:00:00Z")).await;
+        let a = submit(
+            &pipeline,
+            report(a_lat, -71.095, "streetlight", "2025-03-05T10:00:00Z"),
+        )
+        .await;
         let b_lon = -71.095 + east(b_lat, 50.0);
-        let b = submit(&pipeline, report(b_lat, b_lon, "streetlight", "2025-03-05T10:01:00Z")).await;
+        let b = submit(
+            &pipeline,
+            report(b_lat, b_lon, "streetlight", "2025-03-05T10:01:00Z"),
+        )
+        .await;
         assert_ne!(recorded(&a).0, recorded(&b).0);
-        let between = report(a_lat, -71.095 + east(a_lat, 30.0), "streetlight", "2025-03-05T10:02:00Z");
-        assert_eq!(recorded(&submit(&pipeline, between).await).0, recorded(&b).0);
+        let between = report(
+            a_lat,
+            -71.095 + east(a_lat, 30.0),
+            "streetlight",
+            "2025-03-05T10:02:00Z",
+        );
+        assert_eq!(
+            recorded(&submit(&pipeline, between).await).0,
+            recorded(&b).0
+        );
 
         vec![
             format!("{views:?}"),
@@ -443,14 +492,27 @@ mod scenarios {
         let pipeline = city(&store, SETUP).await;
         // The set-up's town hall geocode.
         let (lat, lon) = (42.3450, -71.0700);
-        let first = submit(&pipeline, report(lat, lon, "pothole", "2025-03-04T15:00:00Z")).await;
-        let second = submit(&pipeline, report(lat, lon, "pothole", "2025-03-04T15:01:00Z")).await;
+        let first = submit(
+            &pipeline,
+            report(lat, lon, "pothole", "2025-03-04T15:00:00Z"),
+        )
+        .await;
+        let second = submit(
+            &pipeline,
+            report(lat, lon, "pothole", "2025-03-04T15:01:00Z"),
+        )
+        .await;
         assert!(first.placeholder && second.placeholder);
         assert_ne!(recorded(&first).0, recorded(&second).0);
         assert!(!recorded(&second).1);
 
         // A real report next to a placeholder incident does not join it either.
-        let beside = report(lat, lon + east(lat, 12.0), "pothole", "2025-03-04T15:02:00Z");
+        let beside = report(
+            lat,
+            lon + east(lat, 12.0),
+            "pothole",
+            "2025-03-04T15:02:00Z",
+        );
         let beside = submit(&pipeline, beside).await;
         assert!(!beside.placeholder);
         let (beside_incident, merged, _) = recorded(&beside);
@@ -475,18 +537,30 @@ mod scenarios {
     pub async fn contract_capacity_sends_work_to_supervisors(store: SharedStore) -> Vec<String> {
         let tight = SETUP.replacen("capacity = 50", "capacity = 1", 1);
         let pipeline = city(&store, &tight).await;
-        let first = submit(&pipeline, report(42.385, -71.09, "pothole", "2025-03-04T15:00:00Z")).await;
+        let first = submit(
+            &pipeline,
+            report(42.385, -71.09, "pothole", "2025-03-04T15:00:00Z"),
+        )
+        .await;
         assert_eq!(
             work_order(&first).contractor.as_deref(),
             Some("north-roads")
         );
         // Far enough not to merge: a second incident, and north-roads is full.
-        let second = submit(&pipeline, report(42.387, -71.05, "pothole", "2025-03-04T15:05:00Z")).await;
+        let second = submit(
+            &pipeline,
+            report(42.387, -71.05, "pothole", "2025-03-04T15:05:00Z"),
+        )
+        .await;
         let queued = work_order(&second);
         assert_eq!(queued.contractor, None);
         assert_eq!(queued.unassigned_reason, Some(UnassignedReason::AtCapacity));
         // South's contract is another one, with room.
-        let south = submit(&pipeline, report(42.32, -71.07, "pothole", "2025-03-04T15:10:00Z")).await;
+        let south = submit(
+            &pipeline,
+            report(42.32, -71.07, "pothole", "2025-03-04T15:10:00Z"),
+        )
+        .await;
         assert_eq!(
             work_order(&south).contractor.as_deref(),
             Some("south-roads")
@@ -531,10 +605,20 @@ mod scenarios {
         let other = submit(&pipeline, elsewhere).await;
         assert_eq!(recorded(&other), (incident, true, 2));
 
-        let found = store.report_by_source("api", "key-1").await.unwrap().unwrap();
+        let found = store
+            .report_by_source("api", "key-1")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(found.id, report_id);
         assert_eq!(found.description.as_deref(), Some("deep hole"));
-        assert!(store.report_by_source("api", "key-2").await.unwrap().is_none());
+        assert!(
+            store
+                .report_by_source("api", "key-2")
+                .await
+                .unwrap()
+                .is_none()
+        );
         let reports = store.report_points().await.unwrap();
         assert_eq!(reports.len(), 2);
         vec![format!("{found:?}"), format!("{reports:?}")]
@@ -549,9 +633,21 @@ mod scenarios {
             ..report(42.385, -71.09, "streetlight", "2025-03-04T15:00:00Z")
         };
         let first = submit(&pipeline, with_details).await;
-        submit(&pipeline, report(42.3851, -71.0901, "streetlight", "2025-03-04T15:01:00Z")).await;
-        submit(&pipeline, report(42.32, -71.07, "garbage", "2025-03-04T15:02:00Z")).await;
-        submit(&pipeline, report(42.32, -70.98, "garbage", "2025-03-04T15:03:00Z")).await;
+        submit(
+            &pipeline,
+            report(42.3851, -71.0901, "streetlight", "2025-03-04T15:01:00Z"),
+        )
+        .await;
+        submit(
+            &pipeline,
+            report(42.32, -71.07, "garbage", "2025-03-04T15:02:00Z"),
+        )
+        .await;
+        submit(
+            &pipeline,
+            report(42.32, -70.98, "garbage", "2025-03-04T15:03:00Z"),
+        )
+        .await;
 
         let view = store.report(recorded(&first).0).await.unwrap().unwrap();
         assert_eq!((view.lat, view.lon), (42.385, -71.09));
@@ -625,7 +721,10 @@ mod scenarios {
         let created = at("2025-03-04T15:00:00Z");
         let id = store.insert_token(&hash, &grant, created).await.unwrap();
         let found = store.find_active_token(&hash).await.unwrap().unwrap();
-        assert_eq!((found.id, &found.grant, found.created_at), (id, &grant, created));
+        assert_eq!(
+            (found.id, &found.grant, found.created_at),
+            (id, &grant, created)
+        );
         assert!(
             store
                 .find_active_token(&TokenHash::of("other"))

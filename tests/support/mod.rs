@@ -1,4 +1,5 @@
 //! Helpers shared by the integration tests.
 
 pub mod city;
+pub mod pg;
 pub mod real_data;

@@ -25,7 +25,8 @@ pub fn test_database_url() -> Option<String> {
 /// search path (PostGIS stays reachable in `public`).
 pub async fn fresh_schema(url: &str, name: &str) -> String {
     assert!(
-        name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+        name.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
         "schema names here are plain: {name}"
     );
     let mut admin = PgConnection::connect(url).await.unwrap();

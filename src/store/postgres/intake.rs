@@ -140,7 +140,11 @@ pub(crate) async fn dedup_candidates(
         .collect())
 }
 
-async fn merge(conn: &mut PgConnection, plan: &ReportPlan, incident_id: i64) -> Result<RecordOutcome> {
+async fn merge(
+    conn: &mut PgConnection,
+    plan: &ReportPlan,
+    incident_id: i64,
+) -> Result<RecordOutcome> {
     let report_count: i32 = sqlx::query_scalar(
         "UPDATE incidents SET report_count = report_count + 1, \
          last_report_at = GREATEST(last_report_at, cityfix_at($1)) WHERE id = $2 \
@@ -355,7 +359,11 @@ pub(crate) async fn save_state(conn: &mut PgConnection, state: &WorkOrderState) 
     Ok(())
 }
 
-async fn insert_report(conn: &mut PgConnection, plan: &ReportPlan, incident_id: i64) -> Result<i64> {
+async fn insert_report(
+    conn: &mut PgConnection,
+    plan: &ReportPlan,
+    incident_id: i64,
+) -> Result<i64> {
     let classification = plan.classification.as_ref();
     let id = sqlx::query_scalar(
         "INSERT INTO reports (source, source_id, fingerprint, received_at, position, \
@@ -396,7 +404,12 @@ async fn insert_report(conn: &mut PgConnection, plan: &ReportPlan, incident_id: 
     Ok(id)
 }
 
-async fn append(conn: &mut PgConnection, at: Timestamp, actor: &Actor, kind: EventKind) -> Result<()> {
+async fn append(
+    conn: &mut PgConnection,
+    at: Timestamp,
+    actor: &Actor,
+    kind: EventKind,
+) -> Result<()> {
     let event = Event {
         at,
         actor: actor.clone(),

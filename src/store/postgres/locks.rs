@@ -138,7 +138,12 @@ mod tests {
     #[test]
     fn a_point_within_the_radius_lies_in_a_locked_cell() {
         // Points around a cell corner, at several latitudes, just inside the radius.
-        for (lon, lat) in [(-71.0, 42.0), (46.7, 24.7), (10.0, 69.99), (-0.0001, 0.0001)] {
+        for (lon, lat) in [
+            (-71.0, 42.0),
+            (46.7, 24.7),
+            (10.0, 69.99),
+            (-0.0001, 0.0001),
+        ] {
             let centre = Point::new(lon, lat);
             let locked = cells(centre, 50.0).unwrap();
             for step in 0..72 {
@@ -161,7 +166,13 @@ mod tests {
 
     #[test]
     fn keys_are_stable_and_unambiguous() {
-        assert_eq!(key(&["cell", "pothole", "1", "2"]), key(&["cell", "pothole", "1", "2"]));
-        assert_ne!(key(&["cell", "pothole", "1", "2"]), key(&["cell", "pothole", "12", ""]));
+        assert_eq!(
+            key(&["cell", "pothole", "1", "2"]),
+            key(&["cell", "pothole", "1", "2"])
+        );
+        assert_ne!(
+            key(&["cell", "pothole", "1", "2"]),
+            key(&["cell", "pothole", "12", ""])
+        );
     }
 }

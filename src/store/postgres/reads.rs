@@ -172,12 +172,10 @@ pub(super) async fn report_points(pool: &PgPool) -> Result<Vec<ReportPoint>> {
 pub(super) async fn events(pool: &PgPool, work_order_id: Option<i64>) -> Result<Vec<Event>> {
     let bodies: Vec<String> = match work_order_id {
         Some(id) => {
-            sqlx::query_scalar(
-                "SELECT body::text FROM events WHERE work_order_id = $1 ORDER BY id",
-            )
-            .bind(id)
-            .fetch_all(pool)
-            .await?
+            sqlx::query_scalar("SELECT body::text FROM events WHERE work_order_id = $1 ORDER BY id")
+                .bind(id)
+                .fetch_all(pool)
+                .await?
         }
         None => {
             sqlx::query_scalar("SELECT body::text FROM events ORDER BY id")

@@ -1,0 +1,222 @@
+//! Two real `cityfix serve` processes on one PostGIS database, hit at the same
+//! time with reports of one pothole: exactly one incident must hold them all.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use support::pg;
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use cityfix::boundaries::{ImportOptions, parse_boundaries};
+use cityfix::setup::{CitySetup, JurisdictionRef};
+use cityfix::store::{BoundaryImport, PgStore, Store};
+use futures::future::join_all;
+use jiff::Timestamp;
+use sqlx::postgres::PgConnectOptions;
+
+const DISTRICTS: &str = include_str!("../fixtures/boundaries/sample_districts.geojson");
+const SETUP: &str = include_str!("../fixtures/sample/setup.toml");
+const REPORTS_PER_SERVER: usize = 12;
+
+/// A server process, stopped when the test ends however it ends.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_server(database_url: &str, data_dir: &std::path::Path) -> Server {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_cityfix"))
+        .arg("--database-url")
+        .arg(database_url)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["serve", "--no-classifier", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+async fn wait_until_up(client: &reqwest::Client, server: &mut Server) {
+    let started = Instant::now();
+    loop {
+        if let Ok(answer) = client.get(format!("{}/healthz", server.base)).send().await
+            && answer.status().is_success()
+        {
+            return;
+        }
+        if let Some(status) = server.child.try_wait().unwrap() {
+            panic!("the server exited early: {status}");
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the server did not come up"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn prepare_city(url: &str) {
+    let store = PgStore::connect_with(PgConnectOptions::from_str(url).unwrap())
+        .await
+        .unwrap();
+    let options = ImportOptions {
+        id_field: "code".into(),
+        name_field: "name".into(),
+        strict: true,
+    };
+    let import = BoundaryImport {
+        level: "district".into(),
+        level_rank: None,
+        time_zone: "America/New_York".into(),
+        source_name: "sample_districts.geojson".into(),
+    };
+    let now = Timestamp::now();
+    store
+        .import_boundaries(
+            &import,
+            &parse_boundaries(DISTRICTS, &options).unwrap(),
+            now,
+        )
+        .await
+        .unwrap();
+    let refs: Vec<JurisdictionRef> = store
+        .jurisdictions()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|j| JurisdictionRef {
+            id: j.id,
+            level: j.level,
+            external_id: j.external_id,
+        })
+        .collect();
+    let setup = CitySetup::parse(SETUP, &refs).unwrap();
+    store.apply_setup(&setup, SETUP, now).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_servers_file_one_pothole_once() {
+    let Some(url) = pg::test_database_url() else {
+        return;
+    };
+    let scoped = pg::fresh_schema(&url, "two_servers").await;
+    prepare_city(&scoped).await;
+
+    let data = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::new();
+    let mut servers = [
+        start_server(&scoped, &data.path().join("a")),
+        start_server(&scoped, &data.path().join("b")),
+    ];
+    for server in &mut servers {
+        wait_until_up(&client, server).await;
+    }
+
+    // One pothole, seen from a few metres apart (all within the 25 m radius
+    // of each other), sent to both servers at once.
+    let requests = (0..REPORTS_PER_SERVER * 2).map(|n| {
+        let server = &servers[n % 2];
+        let lon = -71.09 + (n % 5) as f64 * 0.000_02;
+        let lat = 42.385 + (n % 3) as f64 * 0.000_02;
+        let body = serde_json::json!({ "lat": lat, "lon": lon, "category": "pothole" });
+        client
+            .post(format!("{}/api/v1/reports", server.base))
+            .json(&body)
+            .send()
+    });
+    let mut incident_ids = Vec::new();
+    for answer in join_all(requests).await {
+        let answer = answer.unwrap();
+        assert_eq!(answer.status(), 201);
+        let view: serde_json::Value = answer.json().await.unwrap();
+        incident_ids.push(view["incident_id"].as_i64().unwrap());
+    }
+    incident_ids.dedup();
+    assert_eq!(incident_ids.len(), 1, "{incident_ids:?}");
+
+    let listed: serde_json::Value = client
+        .get(format!("{}/api/v1/incidents", servers[1].base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let incidents = listed["features"].as_array().unwrap();
+    assert_eq!(incidents.len(), 1, "{listed}");
+    assert_eq!(
+        incidents[0]["properties"]["report_count"].as_u64(),
+        Some((REPORTS_PER_SERVER * 2) as u64)
+    );
+
+    // One retried submission (one Idempotency-Key) arriving at both servers at
+    // once is one report; every answer names it.
+    let retries = (0..6).map(|n| {
+        let body = serde_json::json!({ "lat": 42.32, "lon": -71.07, "category": "graffiti" });
+        client
+            .post(format!("{}/api/v1/reports", servers[n % 2].base))
+            .header("Idempotency-Key", "one-submission")
+            .json(&body)
+            .send()
+    });
+    // (A process replays its own first answer, 201, to retries it holds; the
+    // other process answers 200 with the stored report.)
+    let mut report_ids = Vec::new();
+    for answer in join_all(retries).await {
+        let answer = answer.unwrap();
+        assert!(answer.status() == 201 || answer.status() == 200);
+        let view: serde_json::Value = answer.json().await.unwrap();
+        report_ids.push(view["id"].as_i64().unwrap());
+    }
+    report_ids.dedup();
+    assert_eq!(report_ids.len(), 1, "{report_ids:?}");
+
+    let store = PgStore::connect_with(PgConnectOptions::from_str(&scoped).unwrap())
+        .await
+        .unwrap();
+    let (reports, distinct, work_orders): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM reports WHERE category = 'pothole'), \
+         (SELECT COUNT(DISTINCT incident_id) FROM reports WHERE category = 'pothole'), \
+         (SELECT COUNT(*) FROM work_orders WHERE category = 'pothole')",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        (reports, distinct, work_orders),
+        ((REPORTS_PER_SERVER * 2) as i64, 1, 1)
+    );
+    let keyed: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM reports WHERE source_id = 'one-submission'")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(keyed, report_ids);
+}
