@@ -1,5 +1,7 @@
-//! Two real `cityfix serve` processes on one PostGIS database, hit at the same
-//! time with reports of one pothole: exactly one incident must hold them all.
+//! Several processes on one PostGIS database. Two real `cityfix serve`
+//! processes hit at the same time with reports of one pothole: exactly one
+//! incident must hold them all. Breach scanners on separate connection pools
+//! claiming at once: every breach escalated exactly once.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
@@ -12,11 +14,17 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use cityfix::boundaries::{ImportOptions, parse_boundaries};
+use cityfix::events::live::LiveFeed;
+use cityfix::photos::{DirPhotoStore, PhotoLimits};
+use cityfix::pipeline::{Pipeline, PipelineParts};
+use cityfix::reports::Submission;
 use cityfix::setup::{CitySetup, JurisdictionRef};
-use cityfix::store::{BoundaryImport, PgStore, Store};
+use cityfix::store::{BoundaryImport, PgStore, RecordOutcome, SharedStore, Store};
 use futures::future::join_all;
 use jiff::Timestamp;
 use sqlx::postgres::PgConnectOptions;
+use std::collections::HashSet;
+use std::sync::Arc;
 
 const DISTRICTS: &str = include_str!("../fixtures/boundaries/sample_districts.geojson");
 const SETUP: &str = include_str!("../fixtures/sample/setup.toml");
@@ -219,4 +227,94 @@ async fn two_servers_file_one_pothole_once() {
             .await
             .unwrap();
     assert_eq!(keyed, report_ids);
+}
+
+async fn open(url: &str) -> SharedStore {
+    Arc::new(
+        PgStore::connect_with(PgConnectOptions::from_str(url).unwrap())
+            .await
+            .unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_scanners_claim_each_breach_once() {
+    let Some(url) = pg::test_database_url() else {
+        return;
+    };
+    let scoped = pg::fresh_schema(&url, "concurrent_claims").await;
+    prepare_city(&scoped).await;
+    let store = open(&scoped).await;
+    let photos = tempfile::tempdir().unwrap();
+    let pipeline = Pipeline::load(PipelineParts {
+        store: store.clone(),
+        classifier: None,
+        photos: Arc::new(DirPhotoStore::new(photos.path())),
+        photo_limits: PhotoLimits::default(),
+        live: LiveFeed::default(),
+        max_description_chars: 2_000,
+        triage_threshold: 0.5,
+    })
+    .await
+    .unwrap();
+
+    // Forty potholes far enough apart to be forty work orders.
+    let now = Timestamp::now();
+    let orders = 40;
+    for n in 0..orders {
+        let submission = Submission {
+            lat: Some(42.36 + f64::from(n) * 0.000_5),
+            lon: Some(-71.095),
+            category: Some("pothole".into()),
+            source: "api".into(),
+            received_at: Some(now),
+            ..Submission::default()
+        };
+        let intake = pipeline.submit(submission).await.unwrap();
+        assert!(matches!(
+            intake.outcome,
+            RecordOutcome::Recorded { merged: false, .. }
+        ));
+    }
+
+    // Four scanners, two per connection pool, claiming small batches at once
+    // a month later, when every response and resolution deadline has passed.
+    let later = now + jiff::SignedDuration::from_hours(24 * 30);
+    let other = open(&scoped).await;
+    let scanners = (0..4).map(|n| {
+        let store = if n % 2 == 0 {
+            store.clone()
+        } else {
+            other.clone()
+        };
+        tokio::spawn(async move {
+            let mut claimed = Vec::new();
+            loop {
+                let batch = store.claim_breaches(later, false, 3).await.unwrap();
+                if batch.is_empty() {
+                    return claimed;
+                }
+                claimed.extend(batch.into_iter().map(|n| (n.work_order_id, n.deadline)));
+            }
+        })
+    });
+    let mut all = Vec::new();
+    for scanner in join_all(scanners).await {
+        all.extend(scanner.unwrap());
+    }
+    let distinct: HashSet<_> = all.iter().copied().collect();
+    assert_eq!(distinct.len(), all.len(), "a breach was claimed twice");
+    assert_eq!(all.len(), orders as usize * 2, "a breach was lost");
+
+    let escalations: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE type = 'escalated'")
+            .fetch_one(
+                PgStore::connect_with(PgConnectOptions::from_str(&scoped).unwrap())
+                    .await
+                    .unwrap()
+                    .pool(),
+            )
+            .await
+            .unwrap();
+    assert_eq!(escalations, i64::from(orders) * 2);
 }

@@ -14,7 +14,8 @@ use std::sync::Arc;
 
 use cityfix::auth::{Grant, TokenHash};
 use cityfix::boundaries::{ImportOptions, ParsedBoundaries, parse_boundaries};
-use cityfix::dispatch::UnassignedReason;
+use cityfix::dispatch::{Command, UnassignedReason};
+use cityfix::events::Actor;
 use cityfix::events::live::LiveFeed;
 use cityfix::photos::{DirPhotoStore, PhotoLimits};
 use cityfix::pipeline::{Intake, IntakeError, Pipeline, PipelineParts};
@@ -22,7 +23,8 @@ use cityfix::reports::Submission;
 use cityfix::setup::{CitySetup, JurisdictionRef};
 use cityfix::sla::Priority;
 use cityfix::store::{
-    BoundaryImport, IncidentQuery, RecordOutcome, SharedStore, SqliteStore, WorkOrderRef,
+    BoundaryImport, IncidentQuery, RecordOutcome, SharedStore, SqliteStore, WorkOrderChange,
+    WorkOrderQuery, WorkOrderRef,
 };
 use jiff::Timestamp;
 
@@ -66,6 +68,7 @@ conformance!(
     idempotency_keys,
     reads,
     tokens,
+    work_order_lifecycle_and_breaches,
 );
 
 fn districts(text: &str) -> ParsedBoundaries {
@@ -742,5 +745,139 @@ mod scenarios {
             .await
             .unwrap();
         vec![format!("{found:?}"), format!("{id} {second}")]
+    }
+
+    /// Work orders are stamped with the wall clock, so this scenario compares
+    /// what happened, not when.
+    pub async fn work_order_lifecycle_and_breaches(store: SharedStore) -> Vec<String> {
+        let pipeline = city(&store, SETUP).await;
+        let now = Timestamp::now();
+        let fresh = |lat: f64, lon: f64, category: &str| Submission {
+            received_at: Some(now),
+            ..report(lat, lon, category, "2025-03-04T15:00:00Z")
+        };
+        let accepted = work_order(&submit(&pipeline, fresh(42.385, -71.09, "pothole")).await).id;
+        let rejected = work_order(&submit(&pipeline, fresh(42.387, -71.05, "pothole")).await).id;
+        let closing = submit(&pipeline, fresh(42.32, -71.07, "graffiti")).await;
+        let closed = work_order(&closing).id;
+
+        let change = |id: i64, command: Command, actor: Actor| {
+            let store = store.clone();
+            let city = pipeline.city();
+            async move {
+                let detail = store.work_order(id).await.unwrap().unwrap();
+                let candidates = city.candidates_in(&detail.scope, &detail.view.category, now);
+                store
+                    .change_work_order(WorkOrderChange {
+                        work_order_id: id,
+                        command,
+                        actor,
+                        at: now,
+                        candidates,
+                    })
+                    .await
+            }
+        };
+        let north = Actor::contractor("north-roads");
+        change(accepted, Command::Accept, north.clone())
+            .await
+            .unwrap();
+        let refused = change(accepted, Command::Close, Actor::supervisor("sam")).await;
+        assert!(
+            refused.is_err(),
+            "an accepted order cannot be closed unresolved"
+        );
+        let reason = "not ours".to_string();
+        let bounced = change(rejected, Command::Reject { reason }, north.clone())
+            .await
+            .unwrap();
+        // No other contract covers North's potholes: the supervisors' queue.
+        assert_eq!(bounced.state.contractor, None);
+
+        let clean = Actor::contractor("clean-city");
+        change(closed, Command::Accept, clean.clone())
+            .await
+            .unwrap();
+        change(closed, Command::Start, clean.clone()).await.unwrap();
+        let after_photo = "ab".repeat(32);
+        let resolve = Command::Resolve {
+            after_photo,
+            problem_still_visible: Some(false),
+        };
+        change(closed, resolve, clean).await.unwrap();
+        let done = change(closed, Command::Close, Actor::supervisor("sam"))
+            .await
+            .unwrap();
+        assert_eq!(done.state.status.as_str(), "closed");
+        // The closed incident takes no more reports.
+        let again = submit(&pipeline, fresh(42.32, -71.07, "graffiti")).await;
+        assert_ne!(recorded(&again).0, recorded(&closing).0);
+
+        let queue = WorkOrderQuery {
+            contractor: Some("north-roads".into()),
+            ..WorkOrderQuery::default()
+        };
+        let north_queue: Vec<i64> = store
+            .work_orders(&queue)
+            .await
+            .unwrap()
+            .iter()
+            .map(|v| v.state.work_order_id)
+            .collect();
+        assert_eq!(north_queue, vec![accepted]);
+
+        let later = now + jiff::SignedDuration::from_hours(24 * 30);
+        let mut claimed: Vec<(i64, String)> = store
+            .claim_breaches(later, false, 100)
+            .await
+            .unwrap()
+            .iter()
+            .map(|n| (n.work_order_id, n.deadline.as_str().to_string()))
+            .collect();
+        claimed.sort();
+        // The accepted order only misses its resolution; the rejected one
+        // both; the closed one nothing; the new graffiti order both.
+        let newest = work_order(&again).id;
+        let mut expected = vec![
+            (accepted, "resolution".to_string()),
+            (rejected, "resolution".to_string()),
+            (rejected, "response".to_string()),
+            (newest, "resolution".to_string()),
+            (newest, "response".to_string()),
+        ];
+        expected.sort();
+        assert_eq!(claimed, expected);
+        assert!(
+            store
+                .claim_breaches(later, false, 100)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let overdue = WorkOrderQuery {
+            overdue_only: true,
+            ..WorkOrderQuery::default()
+        };
+        let overdue: Vec<(i64, bool)> = store
+            .work_orders(&overdue)
+            .await
+            .unwrap()
+            .iter()
+            .map(|v| (v.state.work_order_id, v.overdue))
+            .collect();
+        assert_eq!(overdue.len(), 3);
+        let kinds: Vec<&str> = store
+            .events(Some(rejected))
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.kind.type_name())
+            .collect();
+        vec![
+            format!("{claimed:?}"),
+            format!("{overdue:?}"),
+            format!("{kinds:?}"),
+            format!("{:?}", bounced.scope),
+        ]
     }
 }

@@ -23,10 +23,12 @@ use jiff::Timestamp;
 use sqlx::{PgConnection, PgPool, Row};
 
 use super::{locks, ms};
-use crate::dispatch::{Assignment, Candidate, UnassignedReason, WorkOrderState, choose_contract};
+use crate::dispatch::{
+    Assignment, Candidate, Contract, UnassignedReason, WorkOrderState, choose_contract,
+};
 use crate::events::{Actor, Event, EventKind};
 use crate::incidents::{IncidentEntry, choose_incident, priority_for};
-use crate::sla::Priority;
+use crate::sla::{DeadlineKind, Priority};
 use crate::store::{RecordOutcome, ReportPlan, Result, StoreError, WorkOrderRef};
 
 pub(super) async fn record(pool: &PgPool, plans: Vec<ReportPlan>) -> Result<Vec<RecordOutcome>> {
@@ -251,11 +253,14 @@ async fn dispatch(
         Assignment::Supervisors { reason } => (None, None, Some(reason)),
     };
 
+    // Stamped with the wall clock, not the report's instant: a replayed
+    // record's deadlines lie before it, so they are history and never escalate.
+    let stored_at = Timestamp::now();
     let work_order_id: i64 = sqlx::query_scalar(
         "INSERT INTO work_orders (incident_id, contract_id, contractor, jurisdiction_id, \
-         category, priority, status, assigned_at, response_due_at, resolution_due_at, state) \
-         VALUES ($1, $2, $3, $4, $5, $6, '', cityfix_at($7), cityfix_at($8), cityfix_at($9), \
-         'null') RETURNING id",
+         category, priority, status, assigned_at, response_due_at, resolution_due_at, state, \
+         watched_from) VALUES ($1, $2, $3, $4, $5, $6, '', cityfix_at($7), cityfix_at($8), \
+         cityfix_at($9), 'null', cityfix_at($10)) RETURNING id",
     )
     .bind(incident_id)
     .bind(contract_id)
@@ -266,7 +271,18 @@ async fn dispatch(
     .bind(ms(at))
     .bind(plan.deadlines.map(|d| ms(d.response_due_at)))
     .bind(plan.deadlines.map(|d| ms(d.resolution_due_at)))
+    .bind(ms(stored_at))
     .fetch_one(&mut *conn)
+    .await?;
+    let mut scope = vec![plan.routing.jurisdiction_id];
+    scope.extend(&plan.routing.containing);
+    sqlx::query(
+        "INSERT INTO work_order_scopes (jurisdiction_id, work_order_id) \
+         SELECT DISTINCT unnest($1::bigint[]), $2 ON CONFLICT DO NOTHING",
+    )
+    .bind(&scope)
+    .bind(work_order_id)
+    .execute(&mut *conn)
     .await?;
 
     let assigned = Event {
@@ -303,36 +319,63 @@ async fn dispatch(
 }
 
 /// The dispatch rule over the plan's candidates, with their open work orders
-/// counted as of the report's instant, as in the embedded store.
+/// counted as in the embedded store.
 async fn assign(conn: &mut PgConnection, plan: &ReportPlan) -> Result<Assignment> {
-    if plan.candidates.is_empty() {
-        return Ok(Assignment::Supervisors {
-            reason: UnassignedReason::NoContract,
-        });
+    let loads = open_counts(conn, &plan.candidates, plan.received_at).await?;
+    Ok(choose(&plan.candidates, &loads, None))
+}
+
+/// Open work orders of each contract at `at`. As in the embedded store, a
+/// work order assigned after `at` (replayed records out of order) counts as
+/// open too.
+pub(super) async fn open_counts(
+    conn: &mut PgConnection,
+    contracts: &[Contract],
+    at: Timestamp,
+) -> Result<Vec<u32>> {
+    if contracts.is_empty() {
+        return Ok(Vec::new());
     }
-    let ids: Vec<i64> = plan.candidates.iter().map(|contract| contract.id).collect();
+    let ids: Vec<i64> = contracts.iter().map(|contract| contract.id).collect();
     let counted: Vec<(i64, i64)> = sqlx::query_as(
         "SELECT contract_id, COUNT(*) FROM work_orders WHERE contract_id = ANY($1) \
-         AND assigned_at <= cityfix_at($2) AND (closed_at IS NULL OR closed_at > cityfix_at($2)) \
-         GROUP BY contract_id",
+         AND (closed_at IS NULL OR closed_at > cityfix_at($2)) GROUP BY contract_id",
     )
     .bind(&ids)
-    .bind(ms(plan.received_at))
+    .bind(ms(at))
     .fetch_all(&mut *conn)
     .await?;
-    let open_of = |id: i64| {
-        counted
-            .iter()
-            .find(|(contract_id, _)| *contract_id == id)
-            .map_or(0, |(_, open)| *open as u32)
-    };
-    let candidates = plan.candidates.iter().map(|contract| Candidate {
+    Ok(contracts
+        .iter()
+        .map(|contract| {
+            counted
+                .iter()
+                .find(|(id, _)| *id == contract.id)
+                .map_or(0, |(_, open)| *open as u32)
+        })
+        .collect())
+}
+
+/// The dispatch rule over contracts with their loads, passing over the
+/// `excluded` contractor (the one that just rejected the order).
+pub(super) fn choose(contracts: &[Contract], loads: &[u32], excluded: Option<&str>) -> Assignment {
+    let eligible: Vec<(&Contract, u32)> = contracts
+        .iter()
+        .zip(loads.iter().copied())
+        .filter(|(contract, _)| Some(contract.contractor.as_str()) != excluded)
+        .collect();
+    if eligible.is_empty() {
+        return Assignment::Supervisors {
+            reason: UnassignedReason::NoContract,
+        };
+    }
+    let candidates = eligible.iter().map(|(contract, open)| Candidate {
         contract_id: contract.id,
         contractor: &contract.contractor,
-        open_work_orders: open_of(contract.id),
+        open_work_orders: *open,
         capacity: contract.capacity,
     });
-    Ok(match choose_contract(candidates) {
+    match choose_contract(candidates) {
         Some(chosen) => Assignment::Contract {
             contract_id: chosen.contract_id,
             contractor: chosen.contractor.to_string(),
@@ -340,19 +383,30 @@ async fn assign(conn: &mut PgConnection, plan: &ReportPlan) -> Result<Assignment
         None => Assignment::Supervisors {
             reason: UnassignedReason::AtCapacity,
         },
-    })
+    }
 }
 
+/// Writes the folded state and the columns derived from it: the status, the
+/// queue's urgency and the deadlines the breach scanner still watches (only
+/// those due after the order was stored).
 pub(crate) async fn save_state(conn: &mut PgConnection, state: &WorkOrderState) -> Result<()> {
     let json = serde_json::to_string(state).map_err(StoreError::corrupt)?;
+    let watched =
+        |kind: DeadlineKind, due: Option<Timestamp>| due.filter(|_| state.awaits(kind)).map(ms);
     sqlx::query(
         "UPDATE work_orders SET status = $1, contractor = $2, closed_at = cityfix_at($3), \
-         state = $4::jsonb WHERE id = $5",
+         state = $4::jsonb, next_due = cityfix_at($5), \
+         response_watch = CASE WHEN cityfix_at($6) >= watched_from THEN cityfix_at($6) END, \
+         resolution_watch = CASE WHEN cityfix_at($7) >= watched_from THEN cityfix_at($7) END \
+         WHERE id = $8",
     )
     .bind(state.status.as_str())
     .bind(&state.contractor)
     .bind(state.closed_at.map(ms))
     .bind(json)
+    .bind(state.next_due_at().map(ms))
+    .bind(watched(DeadlineKind::Response, state.response_due_at))
+    .bind(watched(DeadlineKind::Resolution, state.resolution_due_at))
     .bind(state.work_order_id)
     .execute(&mut *conn)
     .await?;

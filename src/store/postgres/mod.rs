@@ -12,6 +12,7 @@ mod intake;
 mod locks;
 mod reads;
 mod tokens;
+mod work_orders;
 
 use std::str::FromStr;
 
@@ -21,12 +22,14 @@ use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use super::{
-    BoundaryImport, ImportOutcome, IncidentQuery, IncidentView, JurisdictionRecord, RecordOutcome,
-    ReportPlan, ReportPoint, ReportView, Result, SetupOutcome, Store, StoreError, WorkOrderSummary,
+    BoundaryImport, ChangeOutcome, ImportOutcome, IncidentQuery, IncidentView, JurisdictionRecord,
+    RecordOutcome, ReportPlan, ReportPoint, ReportView, Result, SetupOutcome, Store, StoreError,
+    WorkOrderChange, WorkOrderDetail, WorkOrderQuery, WorkOrderSummary, WorkOrderView,
 };
 use crate::boundaries::ParsedBoundaries;
 use crate::events::Event;
 use crate::setup::CitySetup;
+use crate::sla::EscalationNotice;
 
 /// Connections each process keeps; several processes share one server, whose
 /// `max_connections` (100 by default) bounds the sum.
@@ -184,6 +187,27 @@ impl Store for PgStore {
 
     async fn work_order_summaries(&self) -> Result<Vec<WorkOrderSummary>> {
         reads::work_order_summaries(&self.pool).await
+    }
+
+    async fn work_orders(&self, query: &WorkOrderQuery) -> Result<Vec<WorkOrderView>> {
+        work_orders::list(&self.pool, query).await
+    }
+
+    async fn work_order(&self, id: i64) -> Result<Option<WorkOrderDetail>> {
+        work_orders::detail(&self.pool, id).await
+    }
+
+    async fn change_work_order(&self, change: WorkOrderChange) -> Result<ChangeOutcome> {
+        work_orders::change(&self.pool, change).await
+    }
+
+    async fn claim_breaches(
+        &self,
+        now: Timestamp,
+        webhook: bool,
+        limit: usize,
+    ) -> Result<Vec<EscalationNotice>> {
+        work_orders::claim_breaches(&self.pool, now, webhook, limit).await
     }
 }
 

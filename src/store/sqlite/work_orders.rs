@@ -83,8 +83,12 @@ pub(super) async fn detail(pool: &SqlitePool, id: i64) -> Result<Option<WorkOrde
         return Ok(None);
     };
     let view = view(&row)?;
-    let mut conn = pool.acquire().await?;
-    let scope = scope_of(&mut conn, id, view.jurisdiction_id).await?;
+    // The connection goes back before the events are read: an in-memory
+    // store's pool has only one.
+    let scope = {
+        let mut conn = pool.acquire().await?;
+        scope_of(&mut conn, id, view.jurisdiction_id).await?
+    };
     let events = reads::events(pool, Some(id)).await?;
     Ok(Some(WorkOrderDetail {
         view,
