@@ -45,7 +45,9 @@ fn inputs() -> Option<Inputs> {
         eprintln!("intake benches skipped: ../shared/data/cities/boston is absent");
         return None;
     }
-    let mut records = read_records(&boston.join("reports_normalized.csv.gz")).ok()?;
+    let mut records = read_records(&boston.join("reports_normalized.csv.gz"))
+        .ok()?
+        .records;
     records.sort_by_key(|record| record.created_at);
     records.truncate(SAMPLE);
     Some(Inputs {

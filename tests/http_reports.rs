@@ -535,3 +535,79 @@ async fn reads_answer_404_and_422_in_the_one_error_shape() {
 
     assert_eq!(api.get("/healthz").await.status, StatusCode::OK);
 }
+
+/// A GIF whose screen claims `width`×`height` with one 1×1 frame behind it.
+fn gif_claiming(width: u16, height: u16) -> Vec<u8> {
+    let mut gif = b"GIF89a".to_vec();
+    gif.extend_from_slice(&width.to_le_bytes());
+    gif.extend_from_slice(&height.to_le_bytes());
+    gif.extend_from_slice(&[0x80, 0, 0, 0, 0, 0, 255, 255, 255]);
+    gif.extend_from_slice(&[0x2C, 0, 0, 0, 0, 1, 0, 1, 0, 0, 2, 2, 0x44, 0x01, 0, 0x3B]);
+    gif
+}
+
+#[tokio::test]
+async fn a_tiny_file_claiming_a_huge_canvas_is_refused_before_decoding() {
+    let api = api().await;
+    let bomb = gif_claiming(8000, 8000);
+    let answer = api
+        .post_multipart(&[
+            ("lat", b"42.372"),
+            ("lon", b"-71.09"),
+            ("category", b"graffiti"),
+            ("photo", &bomb),
+        ])
+        .await;
+    assert_eq!(
+        answer.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    assert!(
+        answer.error_message().contains("8000×8000"),
+        "{}",
+        answer.error_message()
+    );
+}
+
+#[tokio::test]
+async fn a_refused_submission_leaves_its_key_free_for_the_corrected_one() {
+    let api = api().await;
+    let wrong = api
+        .post_json_with_key(
+            r#"{"lat": 42.372, "lon": -71.09, "category": "volcano"}"#,
+            Some("fix-me"),
+        )
+        .await;
+    assert_eq!(wrong.error_code(), "unknown_category");
+    let corrected = api.post_json_with_key(POTHOLE_NORTH, Some("fix-me")).await;
+    assert_eq!(corrected.status, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn duplicate_fields_oversized_json_and_absurd_accuracy_are_refused() {
+    let api = api().await;
+    let twice = api
+        .post_multipart(&[("lat", b"42.372"), ("lat", b"0"), ("lon", b"-71.09")])
+        .await;
+    assert_eq!(twice.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(twice.error_code(), "duplicate_field");
+
+    let padding = " ".repeat(70 * 1024);
+    let big = format!(r#"{{"lat": 42.372, "lon": -71.09, "category": "pothole"{padding}}}"#);
+    assert_eq!(
+        api.post_json(&big).await.status,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+
+    let vague = api
+        .post_json(r#"{"lat": 42.372, "lon": -71.09, "category": "pothole", "accuracy_m": 1e308}"#)
+        .await;
+    assert_eq!(vague.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        vague.error_message().contains("accuracy_m"),
+        "{}",
+        vague.error_message()
+    );
+}

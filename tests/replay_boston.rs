@@ -56,7 +56,9 @@ async fn boston_history_replays_with_provenance_shares() {
     )
     .await;
 
-    let records = read_records(&boston.join("reports_normalized.csv.gz")).unwrap();
+    let records = read_records(&boston.join("reports_normalized.csv.gz"))
+        .unwrap()
+        .records;
     let shared_ids: HashSet<String> = records.iter().map(|r| r.id.clone()).collect();
     let map = read_category_map(&fixture("boston/categories.csv")).unwrap();
     let summary = replay(&pipeline, "replay:boston", records, &map, false)
@@ -141,7 +143,9 @@ async fn boston_history_replays_with_provenance_shares() {
     );
 
     // A second replay of the same file adds nothing.
-    let again_records = read_records(&boston.join("reports_normalized.csv.gz")).unwrap();
+    let again_records = read_records(&boston.join("reports_normalized.csv.gz"))
+        .unwrap()
+        .records;
     let again = replay(&pipeline, "replay:boston", again_records, &map, false)
         .await
         .unwrap();

@@ -12,7 +12,9 @@ async fn the_sample_city_replays_with_exact_counts() {
     let store = sample_store().await;
     let photos = tempfile::tempdir().unwrap();
     let pipeline = pipeline(store, photos.path(), Default::default()).await;
-    let records = read_records(&fixture("sample/reports.csv")).unwrap();
+    let records = read_records(&fixture("sample/reports.csv"))
+        .unwrap()
+        .records;
     let noise = records
         .iter()
         .filter(|r| r.category == "Noise complaint")

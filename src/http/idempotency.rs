@@ -124,7 +124,9 @@ impl IdempotencyCache {
             }
             let response = work.await;
             let (kept, response) = keep(response, fingerprint).await?;
-            if kept.status.is_server_error() {
+            // Only a filed report is an answer worth repeating: a refusal is
+            // not, so the client may correct its request and retry with the key.
+            if !kept.status.is_success() {
                 return Ok(response);
             }
             *answer = Some(kept);

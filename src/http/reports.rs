@@ -105,6 +105,9 @@ async fn read_submission(state: &AppState, request: Request) -> ApiResult<Submis
         let body = Bytes::from_request(request, state)
             .await
             .map_err(body_rejection)?;
+        if body.len() > state.limits.max_json_bytes {
+            return Err(super::extract::payload_too_large());
+        }
         let report: JsonReport = parse_json(&body)?;
         return Ok(Submission {
             lat: report.lat,
@@ -132,8 +135,15 @@ async fn read_submission(state: &AppState, request: Request) -> ApiResult<Submis
 
 async fn read_multipart(mut multipart: Multipart) -> ApiResult<Submission> {
     let mut submission = Submission::default();
+    let mut seen = std::collections::HashSet::new();
     while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
         let name = field.name().unwrap_or_default().to_string();
+        if !seen.insert(name.clone()) {
+            return Err(ApiError::unprocessable(
+                "duplicate_field",
+                format!("field {name:?} is sent twice; send each field once"),
+            ));
+        }
         let bytes = field.bytes().await.map_err(multipart_error)?;
         if name == "photo" {
             submission.photo = Some(bytes);

@@ -1,9 +1,10 @@
 //! Every route of the API, in one place.
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{Method, StatusCode, Uri};
-use axum::middleware;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use super::error::ApiError;
@@ -19,7 +20,9 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route(
             "/api/v1/reports",
-            post(reports::create).layer(report_body_limit),
+            post(reports::create)
+                .layer(report_body_limit)
+                .layer(middleware::from_fn(report_timeout)),
         )
         .route("/api/v1/reports/{id}", get(reports::show))
         .route("/api/v1/reports/{id}/photo", get(reports::photo))
@@ -54,6 +57,25 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(limits.max_json_bytes))
         .layer(middleware::from_fn(log_requests))
         .with_state(state)
+}
+
+/// Longest a report submission may take, upload and photo decode included:
+/// a client that trickles its body holds a connection no longer than this.
+const REPORT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+async fn report_timeout(request: Request, next: Next) -> Response {
+    match tokio::time::timeout(REPORT_TIMEOUT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::client(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            format!(
+                "the request took longer than {} s",
+                REPORT_TIMEOUT.as_secs()
+            ),
+        )
+        .into_response(),
+    }
 }
 
 async fn healthz() -> &'static str {

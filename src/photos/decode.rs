@@ -95,6 +95,18 @@ pub(super) fn check_header(bytes: &[u8], limits: &PhotoLimits) -> Result<Header>
             "the header declares a zero-sized image".into(),
         ));
     }
+    if pixels > limits.dense_check_above_pixels
+        && (bytes.len() as u64).saturating_mul(1_000_000) < pixels * limits.min_bytes_per_megapixel
+    {
+        // A real photo of this size cannot compress this far: the header
+        // lies (a decompression bomb, or data for a smaller image).
+        return Err(PhotoError::TooLarge(format!(
+            "{width_px}×{height_px} pixels declared in only {} bytes; a photo that large \
+             needs at least {} bytes",
+            bytes.len(),
+            pixels * limits.min_bytes_per_megapixel / 1_000_000
+        )));
+    }
     Ok(Header {
         kind,
         width_px,

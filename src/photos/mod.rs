@@ -69,6 +69,11 @@ pub struct PhotoLimits {
     pub max_pixels: u64,
     /// Largest accepted width or height.
     pub max_dimension_px: u32,
+    /// Above this many pixels, a file must hold at least
+    /// `min_bytes_per_megapixel` bytes per million declared pixels.
+    pub dense_check_above_pixels: u64,
+    /// Real photos never compress below this (phone JPEGs hold 150 000 or more).
+    pub min_bytes_per_megapixel: u64,
     /// Long side of the stored, stripped copy; larger photos are reduced to it.
     pub stored_max_dimension_px: u32,
     /// Side of the square RGB image handed to the classifier.
@@ -84,6 +89,8 @@ impl Default for PhotoLimits {
             // 64 MP covers every phone camera sold today at full resolution.
             max_pixels: 64_000_000,
             max_dimension_px: 16_384,
+            dense_check_above_pixels: 4_000_000,
+            min_bytes_per_megapixel: 5_000,
             // 1600 lets 12 MP phone JPEGs decode at half scale and still shows detail.
             stored_max_dimension_px: 1600,
             model_input_px: 224,

@@ -104,6 +104,9 @@ pub struct Pipeline {
     live: LiveFeed,
     max_description_chars: usize,
     triage_threshold: f32,
+    /// Photo decodes running at once: one per core, so a burst of large
+    /// uploads queues instead of taking every core and gigabytes of memory.
+    decode_slots: tokio::sync::Semaphore,
 }
 
 /// How a pipeline is put together.
@@ -136,6 +139,9 @@ impl Pipeline {
             live: parts.live,
             max_description_chars: parts.max_description_chars,
             triage_threshold: parts.triage_threshold,
+            decode_slots: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+            ),
         })
     }
 
@@ -379,6 +385,9 @@ impl Pipeline {
 
     /// Checks, decodes and stores a photo; the decode runs off the executor.
     async fn accept_photo(&self, bytes: Bytes) -> Result<ProcessedPhoto, IntakeError> {
+        let _slot = self.decode_slots.acquire().await.map_err(|_| {
+            IntakeError::Store(StoreError::Conflict("the pipeline is shutting down".into()))
+        })?;
         let limits = self.photo_limits.clone();
         let processed =
             tokio::task::spawn_blocking(move || crate::photos::process(&bytes, &limits))

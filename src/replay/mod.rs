@@ -12,7 +12,9 @@
 mod records;
 mod summary;
 
-pub use records::{CategoryMap, ReplayRecord, read_category_map, read_records};
+pub use records::{
+    CategoryMap, RecordFile, ReplayRecord, UnreadableRow, read_category_map, read_records,
+};
 pub use summary::ReplaySummary;
 
 use std::path::Path;
@@ -69,7 +71,7 @@ pub async fn replay(
             .iter()
             .map(|record| {
                 let category = map.category_of(&record.category, setup);
-                if category == OTHER_CATEGORY && !map.maps(&record.category) {
+                if category == OTHER_CATEGORY && !map.maps(&record.category, setup) {
                     summary.count_unmapped(&record.category);
                 }
                 submission_of(source, record, category)
@@ -110,12 +112,14 @@ pub async fn replay_file(
     map_path: Option<&Path>,
     progress: bool,
 ) -> Result<ReplaySummary, ReplayError> {
-    let records = read_records(records_path)?;
+    let file = read_records(records_path)?;
     let map = match map_path {
         Some(path) => read_category_map(path)?,
         None => CategoryMap::default(),
     };
-    replay(pipeline, source, records, &map, progress).await
+    let mut summary = replay(pipeline, source, file.records, &map, progress).await?;
+    summary.count_unreadable(&file.unreadable);
+    Ok(summary)
 }
 
 #[cfg(test)]

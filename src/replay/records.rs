@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use flate2::read::MultiGzDecoder;
@@ -45,10 +45,14 @@ fn io_error(path: &Path) -> impl Fn(std::io::Error) -> ReplayError + '_ {
     }
 }
 
+/// Opens a file, gunzipping it when its content (not its name) is gzip.
 fn open_maybe_gzip(path: &Path) -> Result<Box<dyn Read>, ReplayError> {
     let file = File::open(path).map_err(io_error(path))?;
-    let reader = BufReader::new(file);
-    let gzip = path.extension().is_some_and(|ext| ext == "gz");
+    let mut reader = BufReader::new(file);
+    let gzip = reader
+        .fill_buf()
+        .map_err(io_error(path))?
+        .starts_with(&[0x1f, 0x8b]);
     Ok(if gzip {
         Box::new(MultiGzDecoder::new(reader))
     } else {
@@ -56,44 +60,96 @@ fn open_maybe_gzip(path: &Path) -> Result<Box<dyn Read>, ReplayError> {
     })
 }
 
-/// Reads every record; a row whose id or `created_at` cannot be read stops
-/// the replay with its line number, since its idempotency or clock is unknown.
-pub fn read_records(path: &Path) -> Result<Vec<ReplayRecord>, ReplayError> {
-    let format = |line: u64, message: String| ReplayError::Format {
-        path: path.display().to_string(),
-        message: format!("line {line}: {message}"),
-    };
+/// A row that could not be read: its line and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnreadableRow {
+    pub line: u64,
+    pub problem: String,
+}
+
+/// The records of a file, and the rows that could not be read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecordFile {
+    pub records: Vec<ReplayRecord>,
+    pub unreadable: Vec<UnreadableRow>,
+}
+
+/// Reads every record. A row without an id or a readable `created_at` has no
+/// idempotency key or clock, so it is set aside with its line number rather
+/// than replayed; the rest of the file still goes through. A file without the
+/// expected header is refused whole.
+pub fn read_records(path: &Path) -> Result<RecordFile, ReplayError> {
     let mut reader = csv::Reader::from_reader(open_maybe_gzip(path)?);
-    let mut records = Vec::new();
+    check_header(&mut reader, path)?;
+    let mut file = RecordFile::default();
     for (index, row) in reader.deserialize::<Row>().enumerate() {
         let line = index as u64 + 2;
-        let row = row.map_err(|e| format(line, e.to_string()))?;
-        if row.id.trim().is_empty() {
-            return Err(format(line, "empty id".into()));
+        match row.map_err(|e| e.to_string()).and_then(record_of) {
+            Ok(record) => file.records.push(record),
+            Err(problem) => file.unreadable.push(UnreadableRow { line, problem }),
         }
-        let created_at = row
-            .created_at
-            .parse::<Timestamp>()
-            .map_err(|e| format(line, format!("created_at {:?}: {e}", row.created_at)))?;
-        let closed_at = match row.closed_at.trim() {
-            "" => None,
-            text => Some(
-                text.parse::<Timestamp>()
-                    .map_err(|e| format(line, format!("closed_at {text:?}: {e}")))?,
-            ),
-        };
-        records.push(ReplayRecord {
-            id: row.id.trim().to_string(),
-            lat: coordinate(&row.lat),
-            lon: coordinate(&row.lon),
-            category: row.category,
-            created_at,
-            closed_at,
-            status: row.status,
-            district: row.district,
-        });
     }
-    Ok(records)
+    Ok(file)
+}
+
+const COLUMNS: [&str; 8] = [
+    "id",
+    "lat",
+    "lon",
+    "category",
+    "created_at",
+    "closed_at",
+    "status",
+    "district",
+];
+
+fn check_header(reader: &mut csv::Reader<Box<dyn Read>>, path: &Path) -> Result<(), ReplayError> {
+    let format = |message: String| ReplayError::Format {
+        path: path.display().to_string(),
+        message,
+    };
+    let headers = reader.headers().map_err(|e| format(e.to_string()))?;
+    let missing: Vec<&str> = COLUMNS
+        .iter()
+        .copied()
+        .filter(|column| !headers.iter().any(|h| h.trim() == *column))
+        .collect();
+    if !missing.is_empty() {
+        return Err(format(format!(
+            "the first line must name the columns {}; missing: {}",
+            COLUMNS.join(","),
+            missing.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+fn record_of(row: Row) -> Result<ReplayRecord, String> {
+    if row.id.trim().is_empty() {
+        return Err("empty id".into());
+    }
+    let created_at = row
+        .created_at
+        .trim()
+        .parse::<Timestamp>()
+        .map_err(|e| format!("created_at {:?}: {e}", row.created_at))?;
+    let closed_at = match row.closed_at.trim() {
+        "" => None,
+        text => Some(
+            text.parse::<Timestamp>()
+                .map_err(|e| format!("closed_at {text:?}: {e}"))?,
+        ),
+    };
+    Ok(ReplayRecord {
+        id: row.id.trim().to_string(),
+        lat: coordinate(&row.lat),
+        lon: coordinate(&row.lon),
+        category: row.category,
+        created_at,
+        closed_at,
+        status: row.status,
+        district: row.district,
+    })
 }
 
 fn coordinate(text: &str) -> Option<f64> {
@@ -117,19 +173,24 @@ impl CategoryMap {
         }
     }
 
-    /// Whether the source name is in the map.
-    pub fn maps(&self, source_category: &str) -> bool {
-        self.map.contains_key(source_category.trim())
+    /// Whether the source name is in the map, or already a category slug of
+    /// the set-up.
+    pub fn maps(&self, source_category: &str, setup: &CitySetup) -> bool {
+        let name = source_category.trim();
+        self.map.contains_key(name) || setup.category(name).is_some()
     }
 
     /// The cityfix category of a source name: the mapped one when the set-up
-    /// knows it, else `other`.
+    /// knows it, the name itself when it is a slug of the set-up, else `other`.
     pub fn category_of(&self, source_category: &str, setup: &CitySetup) -> String {
+        let name = source_category.trim();
         self.map
-            .get(source_category.trim())
+            .get(name)
             .filter(|slug| setup.category(slug).is_some())
-            .cloned()
-            .unwrap_or_else(|| OTHER_CATEGORY.to_string())
+            .map(String::as_str)
+            .or_else(|| setup.category(name).map(|category| category.slug.as_str()))
+            .unwrap_or(OTHER_CATEGORY)
+            .to_string()
     }
 }
 

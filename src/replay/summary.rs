@@ -66,6 +66,8 @@ pub struct ReplaySummary {
     /// Records whose category was not in the map (counted under `other`).
     pub unmapped_records: u64,
     pub unmapped_top: Vec<(String, u64)>,
+    /// The first rows that could not be read, with their line numbers.
+    pub unreadable_sample: Vec<String>,
     pub sla: SlaOutcomes,
     pub sla_by_category: BTreeMap<String, SlaOutcomes>,
     #[serde(skip)]
@@ -78,6 +80,20 @@ impl ReplaySummary {
             records: records as u64,
             ..Self::default()
         }
+    }
+
+    /// Counts rows of the file that never became records.
+    pub fn count_unreadable(&mut self, rows: &[super::UnreadableRow]) {
+        if rows.is_empty() {
+            return;
+        }
+        self.records += rows.len() as u64;
+        *self.rejected.entry("unreadable_row".into()).or_default() += rows.len() as u64;
+        self.unreadable_sample = rows
+            .iter()
+            .take(5)
+            .map(|row| format!("line {}: {}", row.line, row.problem))
+            .collect();
     }
 
     pub(super) fn count_unmapped(&mut self, source_category: &str) {
@@ -209,6 +225,9 @@ impl fmt::Display for ReplaySummary {
         writeln!(f, "rejected           {}", self.rejected_total())?;
         for (code, count) in &self.rejected {
             writeln!(f, "  {code:<24} {count}")?;
+        }
+        for row in &self.unreadable_sample {
+            writeln!(f, "    {row}")?;
         }
         writeln!(f, "incidents created  {}", self.incidents_created)?;
         writeln!(f, "reports merged     {}", self.reports_merged)?;

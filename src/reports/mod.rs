@@ -63,7 +63,7 @@ pub enum ReportError {
     LatitudeOutOfRange(f64),
     #[error("lon = {0} is outside -180..180")]
     LongitudeOutOfRange(f64),
-    #[error("accuracy_m = {0} must be a positive number of metres")]
+    #[error("accuracy_m = {0} must be a positive number of metres, at most 100000")]
     BadAccuracy(f64),
     #[error("description is {chars} characters long; at most {max} are accepted")]
     DescriptionTooLong { chars: usize, max: usize },
@@ -72,6 +72,9 @@ pub enum ReportError {
     #[error("unknown category {given:?}: use one of {known}")]
     UnknownCategory { given: String, known: String },
 }
+
+/// A GPS fix vaguer than this says nothing about which street a problem is on.
+pub const MAX_ACCURACY_M: f64 = 100_000.0;
 
 /// Checks a position given as named fields and returns it as a point (x = lon).
 pub fn check_position(lat: f64, lon: f64) -> Result<Point<f64>, ReportError> {
@@ -118,7 +121,7 @@ pub fn check_text(
     max_description_chars: usize,
 ) -> Result<(), ReportError> {
     if let Some(accuracy_m) = submission.accuracy_m
-        && !(accuracy_m.is_finite() && accuracy_m > 0.0)
+        && !(accuracy_m.is_finite() && accuracy_m > 0.0 && accuracy_m <= MAX_ACCURACY_M)
     {
         return Err(ReportError::BadAccuracy(accuracy_m));
     }
