@@ -158,44 +158,9 @@ pub(super) async fn change(
     let mut state = stored.state;
     let at = change.at.max(stored.last_event_at);
 
-    let mut events = Vec::new();
-    let (command, moves_to) = match change.command.clone() {
-        Command::Reassign { contractor } => {
-            let current = state.contractor.clone();
-            let target = reassignment(
-                &mut tx,
-                &change.candidates,
-                at,
-                contractor,
-                current.as_deref(),
-            );
-            let (command, contract_id) = target.await?;
-            (command, Some(contract_id))
-        }
-        other => (other, None),
-    };
-    let event = state.decide(command, &change.actor, at)?;
-    record(&mut tx, &mut state, &event).await?;
-    if let Some(contract_id) = moves_to {
-        set_contract(&mut tx, state.work_order_id, contract_id).await?;
-    }
-    events.push(event);
-
-    if let Some(EventKind::WorkOrderRejected { .. }) = events.last().map(|e| &e.kind) {
-        let rejecting = change.actor_contractor();
-        let loads = open_counts(&mut tx, &change.candidates, at).await?;
-        let (contractor, contract_id) =
-            match choose(&change.candidates, &loads, rejecting.as_deref()) {
-                Assignment::Contract {
-                    contract_id,
-                    contractor,
-                } => (Some(contractor), Some(contract_id)),
-                Assignment::Supervisors { .. } => (None, None),
-            };
-        let event = state.decide(Command::Reassign { contractor }, &Actor::System, at)?;
-        record(&mut tx, &mut state, &event).await?;
-        set_contract(&mut tx, state.work_order_id, contract_id).await?;
-        events.push(event);
+    let mut events = vec![apply_command(&mut tx, &mut state, &change, at).await?];
+    if let EventKind::WorkOrderRejected { .. } = &events[0].kind {
+        events.push(reassign_after_rejection(&mut tx, &mut state, &change, at).await?);
     }
 
     let index_update = incident_update(&mut tx, &state, &events, at).await?;
@@ -203,6 +168,7 @@ pub(super) async fn change(
     let scope = scope_of(&mut tx, state.work_order_id, stored.jurisdiction_id).await?;
     tx.commit().await?;
 
+    // Only after the commit: a rolled-back close must not leave the index closed.
     match index_update {
         Some(IndexUpdate::Closed(incident_id, closed_at)) => {
             index.set_closed(incident_id, Some(closed_at));
@@ -218,13 +184,55 @@ pub(super) async fn change(
     })
 }
 
-impl WorkOrderChange {
-    fn actor_contractor(&self) -> Option<String> {
-        match &self.actor {
-            Actor::Contractor { contractor } => Some(contractor.clone()),
-            _ => None,
+/// The change's own command, decided, recorded and appended; a reassignment
+/// also moves the order to its new contract.
+async fn apply_command(
+    conn: &mut SqliteConnection,
+    state: &mut WorkOrderState,
+    change: &WorkOrderChange,
+    at: Timestamp,
+) -> Result<Event> {
+    let (command, moves_to) = match change.command.clone() {
+        Command::Reassign { contractor } => {
+            let current = state.contractor.clone();
+            let target = reassignment(conn, &change.candidates, at, contractor, current.as_deref());
+            let (command, contract_id) = target.await?;
+            (command, Some(contract_id))
         }
+        other => (other, None),
+    };
+    let event = state.decide(command, &change.actor, at)?;
+    record(conn, state, &event).await?;
+    if let Some(contract_id) = moves_to {
+        set_contract(conn, state.work_order_id, contract_id).await?;
     }
+    Ok(event)
+}
+
+/// The system's reassignment of a rejected order by the dispatch rule,
+/// passing over the contractor that rejected it.
+async fn reassign_after_rejection(
+    conn: &mut SqliteConnection,
+    state: &mut WorkOrderState,
+    change: &WorkOrderChange,
+    at: Timestamp,
+) -> Result<Event> {
+    let rejecting = match &change.actor {
+        Actor::Contractor { contractor } => Some(contractor.as_str()),
+        _ => None,
+    };
+    let loads = open_counts(conn, &change.candidates, at).await?;
+    let (contractor, contract_id) = match choose(&change.candidates, &loads, rejecting) {
+        Assignment::Contract {
+            contract_id,
+            contractor,
+        } => (Some(contractor), Some(contract_id)),
+        Assignment::Supervisors { .. } => (None, None),
+    };
+    let event = state.decide(Command::Reassign { contractor }, &Actor::System, at)?;
+    record(conn, state, &event).await?;
+    set_contract(conn, state.work_order_id, contract_id).await?;
+    Ok(event)
 }
 
 /// A supervisor's reassignment: to the named contractor's least loaded
