@@ -183,6 +183,7 @@ async fn ingest(url: &str, shared: &Path, count: usize) {
     let boston = shared.join("data/cities/boston/reports_normalized.csv.gz");
     let records: Vec<_> = read_records(&boston)
         .unwrap()
+        .records
         .into_iter()
         .take(count)
         .collect();

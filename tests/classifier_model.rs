@@ -6,7 +6,7 @@
 //! Needs the ONNX Runtime library (`scripts/fetch-onnxruntime.sh`) and, for the photo
 //! tests, `../shared/data/photos`; without them each test says so and returns.
 //! Run in release: `cargo test --release --test classifier_model`.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
 
