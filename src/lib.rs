@@ -5,6 +5,7 @@
 //! intake → classification → routing → dedup → dispatch → SLA.
 //! Positions are WGS84; inside the code the order is always longitude, latitude.
 
+pub mod analytics;
 pub mod auth;
 pub mod boundaries;
 pub mod classify;

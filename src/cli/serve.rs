@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
+use crate::analytics::AnalyticsView;
 use crate::auth::Authenticator;
 use crate::classify::{Classifier, OnnxClassifier};
 use crate::clock::SystemClock;
@@ -55,10 +56,14 @@ pub(super) async fn run(global: &GlobalConfig, config: &ServeConfig) -> Result<(
         let _ = scanner_stopped.await;
     }));
 
+    let analytics = AnalyticsView::start(store.clone(), &live)
+        .await
+        .context("building the analytics view")?;
     let state = AppState {
         pipeline: Arc::new(pipeline),
         auth: Authenticator::new(store.clone()),
         live,
+        analytics,
         idempotency: Arc::new(IdempotencyCache::default()),
         limits,
     };

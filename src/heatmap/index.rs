@@ -9,7 +9,7 @@
 //! its own exact column instead; the resolution-15 order still makes equal cells
 //! appear in long runs, which keeps the scan cheap.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::OnceLock;
 
 use geo::Point;
@@ -139,6 +139,18 @@ impl HeatIndex {
         let code = self.statuses.code(status, "status")?;
         let found = self.rows.iter_mut().find(|row| row.id == id);
         Ok(found.map(|row| row.status = code).is_some())
+    }
+
+    /// Changes the status of every record whose id is in `ids` (an incident's
+    /// reports) in one pass; returns how many were found.
+    pub fn set_status_of(&mut self, ids: &HashSet<i64>, status: &str) -> Result<usize> {
+        let code = self.statuses.code(status, "status")?;
+        let mut found = 0;
+        for row in self.rows.iter_mut().filter(|row| ids.contains(&row.id)) {
+            row.status = code;
+            found += 1;
+        }
+        Ok(found)
     }
 
     /// Number of records indexed.

@@ -235,3 +235,46 @@ impl From<crate::pipeline::IntakeError> for ApiError {
         }
     }
 }
+
+impl From<crate::heatmap::HeatmapError> for ApiError {
+    fn from(err: crate::heatmap::HeatmapError) -> Self {
+        use crate::heatmap::HeatmapError;
+        match err {
+            HeatmapError::InvalidBbox(_) => Self::unprocessable("invalid_bbox", err.to_string()),
+            HeatmapError::InvalidResolution(_) => {
+                Self::unprocessable("invalid_resolution", err.to_string())
+            }
+            HeatmapError::InvalidZoom(_) => Self::unprocessable("invalid_zoom", err.to_string()),
+            HeatmapError::InvalidPeriod { .. } => {
+                Self::unprocessable("invalid_period", err.to_string())
+            }
+            HeatmapError::InvalidPosition { .. } | HeatmapError::TooManyValues { .. } => {
+                Self::internal(err)
+            }
+        }
+    }
+}
+
+impl From<crate::analytics::AnalyticsError> for ApiError {
+    fn from(err: crate::analytics::AnalyticsError) -> Self {
+        use crate::analytics::AnalyticsError;
+        use crate::clusters::ClusterError;
+        use crate::hotspots::HotspotError;
+        match err {
+            AnalyticsError::Heatmap(err) | AnalyticsError::Hotspots(HotspotError::Heatmap(err)) => {
+                err.into()
+            }
+            AnalyticsError::Hotspots(HotspotError::InvalidQuery(_)) => {
+                Self::unprocessable("invalid_query", err.to_string())
+            }
+            AnalyticsError::Clusters(ClusterError::InvalidZoom(_)) => {
+                Self::unprocessable("invalid_zoom", err.to_string())
+            }
+            AnalyticsError::TooManyCells { .. } => {
+                Self::unprocessable("too_many_cells", err.to_string())
+            }
+            AnalyticsError::Store(err) => err.into(),
+            AnalyticsError::Clusters(_) | AnalyticsError::Task(_) => Self::internal(err),
+        }
+    }
+}

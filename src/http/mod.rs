@@ -4,12 +4,15 @@
 //! function, and return a view. Every failure goes through
 //! [`error::ApiError`], so all errors share one JSON shape.
 
+mod dashboard;
 pub mod error;
 pub mod extract;
+mod figures;
 pub mod idempotency;
 mod incidents;
 mod live;
 pub mod logging;
+mod maps;
 pub mod reports;
 mod routes;
 mod session;

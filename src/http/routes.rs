@@ -9,7 +9,9 @@ use axum::routing::{get, post};
 
 use super::error::ApiError;
 use super::logging::log_requests;
-use super::{AppState, incidents, live, reports, session, supervise, work_orders};
+use super::{
+    AppState, dashboard, figures, incidents, live, maps, reports, session, supervise, work_orders,
+};
 
 /// The whole API as one router; `main` serves it and the tests call it directly.
 pub fn app(state: AppState) -> Router {
@@ -18,6 +20,9 @@ pub fn app(state: AppState) -> Router {
     let report_body_limit = DefaultBodyLimit::max(limits.max_report_body_bytes());
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/dashboard", get(dashboard::page))
+        .route("/dashboard/assets/{name}", get(dashboard::asset))
+        .route("/dashboard/assets/images/{name}", get(dashboard::image))
         .route(
             "/api/v1/reports",
             post(reports::create)
@@ -52,6 +57,11 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/work-orders/{id}/reopen", post(supervise::reopen))
         .route("/api/v1/overdue", get(supervise::overdue))
         .route("/api/v1/figures", get(supervise::figures))
+        .route("/api/v1/heatmap", get(maps::heatmap))
+        .route("/api/v1/clusters", get(maps::clusters))
+        .route("/api/v1/hotspots", get(maps::hotspots))
+        .route("/api/v1/dashboard/summary", get(figures::summary))
+        .route("/api/v1/dashboard/figures", get(figures::figures))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.max_json_bytes))

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 
 use super::idempotency::IdempotencyCache;
+use crate::analytics::AnalyticsView;
 use crate::auth::Authenticator;
 use crate::clock::SystemClock;
 use crate::events::live::LiveFeed;
@@ -60,6 +61,8 @@ pub struct AppState {
     pub pipeline: Arc<Pipeline>,
     pub auth: Authenticator,
     pub live: LiveFeed,
+    /// Reports and incidents indexed for the dashboard's maps.
+    pub analytics: AnalyticsView,
     pub idempotency: Arc<IdempotencyCache>,
     pub limits: Limits,
 }

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use cityfix::analytics::AnalyticsView;
 use cityfix::auth::Authenticator;
 use cityfix::boundaries::{ImportOptions, parse_boundaries};
 use cityfix::events::live::LiveFeed;
@@ -102,6 +103,7 @@ pub async fn sample_state(photo_dir: &Path) -> AppState {
     let pipeline = pipeline(store.clone(), photo_dir, live.clone()).await;
     AppState {
         pipeline: Arc::new(pipeline),
+        analytics: AnalyticsView::spawn(store.clone(), &live).unwrap(),
         auth: Authenticator::new(store),
         live,
         idempotency: Arc::new(IdempotencyCache::default()),

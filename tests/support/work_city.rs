@@ -7,6 +7,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use cityfix::analytics::AnalyticsView;
 use cityfix::auth::{Authenticator, Grant, PlainToken};
 use cityfix::boundaries::{ImportOptions, parse_boundaries};
 use cityfix::classify::Classifier;
@@ -182,6 +183,7 @@ impl City {
             pipeline: self.pipeline.clone(),
             auth: Authenticator::new(self.store.clone()),
             live: self.live.clone(),
+            analytics: AnalyticsView::spawn(self.store.clone(), &self.live).unwrap(),
             idempotency: Arc::new(IdempotencyCache::default()),
             limits: Limits::default(),
         }
