@@ -14,6 +14,8 @@ const DAY_MS = 86400000;
 const rendered = {
   ready: false, jurisdictions: 0, heat: null, clusters: null, hotspots: null,
   figures: null, contractors: [], live: { reports: 0, report_ids: [] }, errors: [],
+  // The last request behind each layer and panel, so a test can ask the API the same.
+  requests: {},
 };
 const page = { map: null, layers: {}, summary: null, names: new Map(), timers: {} };
 
@@ -174,9 +176,11 @@ async function refreshMapLayers() {
   if (from) heat.set("from", from.toISOString());
   heat.set("to", to.toISOString());
   try {
+    rendered.requests.heatmap = `/api/v1/heatmap?${heat}`;
+    rendered.requests.clusters = `/api/v1/clusters?bbox=${boxParam()}&zoom=${zoom}`;
     const [cells, clusters] = await Promise.all([
-      api(`/api/v1/heatmap?${heat}`),
-      api(`/api/v1/clusters?bbox=${boxParam()}&zoom=${zoom}`),
+      api(rendered.requests.heatmap),
+      api(rendered.requests.clusters),
     ]);
     drawHeat(cells);
     drawClusters(clusters);
@@ -194,7 +198,7 @@ function heatColour(count, max) {
 function drawHeat(collection) {
   const max = collection.max_count || 1;
   const layer = L.geoJSON(collection, {
-    style: (f) => ({ fillColor: heatColour(f.properties.count, max), fillOpacity: 0.7, color: "#ffffff", weight: 0.4 }),
+    style: (f) => ({ fillColor: heatColour(f.properties.count, max), fillOpacity: 0.8, color: "#ffffff", weight: 0.4 }),
     onEachFeature: (f, l) => l.bindTooltip(`${fmt(f.properties.count)} reports`, { sticky: true }),
   });
   page.layers.heat.clearLayers().addLayer(layer);
@@ -209,7 +213,7 @@ function drawClusters(collection) {
     const [lon, lat] = feature.geometry.coordinates;
     const { count, expansion_zoom: expansion } = feature.properties;
     if (count > 1) {
-      const size = Math.round(22 + 9 * Math.log10(count));
+      const size = Math.round(18 + 7 * Math.log10(count));
       const icon = L.divIcon({ className: "", iconSize: [size, size],
         html: `<div class="cluster-icon" style="width:${size}px;height:${size}px">${fmt(count)}</div>` });
       const marker = L.marker([lat, lon], { icon, title: `${count} incidents` });
@@ -229,7 +233,8 @@ async function refreshHotspots() {
   params.set("days", String(HOTSPOT_RECENT_DAYS));
   params.set("history_days", String(HOTSPOT_HISTORY_DAYS));
   try {
-    const collection = await api(`/api/v1/hotspots?${params}`);
+    rendered.requests.hotspots = `/api/v1/hotspots?${params}`;
+    const collection = await api(rendered.requests.hotspots);
     page.layers.hotspots.clearLayers().addLayer(L.geoJSON(collection, {
       style: { color: "#c0162c", weight: 3, dashArray: "5 3", fill: false },
       onEachFeature: (f, l) => l.bindTooltip(hotspotText(f.properties)),
@@ -252,7 +257,8 @@ async function refreshFigures() {
   const params = new URLSearchParams({ to: to.toISOString() });
   if (from) params.set("from", from.toISOString());
   try {
-    const figures = await api(`/api/v1/dashboard/figures?${params}`);
+    rendered.requests.figures = `/api/v1/dashboard/figures?${params}`;
+    const figures = await api(rendered.requests.figures);
     drawFigures(figures);
   } catch (error) {
     showError(error);
