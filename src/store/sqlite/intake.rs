@@ -54,9 +54,13 @@ pub(super) async fn record(
 ) -> Result<Vec<RecordOutcome>> {
     let mut tx = pool.begin().await?;
     let mut outcomes = Vec::with_capacity(plans.len());
+    // Events are written together at the end of the batch, in order: one
+    // statement per hundred events instead of one each.
+    let mut events = Vec::new();
     for plan in plans {
-        outcomes.push(record_one(&mut tx, index, plan).await?);
+        outcomes.push(record_one(&mut tx, index, plan, &mut events).await?);
     }
+    insert_events(&mut tx, &events).await?;
     tx.commit().await?;
     Ok(outcomes)
 }
@@ -65,6 +69,7 @@ async fn record_one(
     conn: &mut SqliteConnection,
     index: &mut OpenIncidentIndex,
     plan: ReportPlan,
+    events: &mut Vec<Event>,
 ) -> Result<RecordOutcome> {
     if let Some(first) = already_recorded(conn, &plan).await? {
         return Ok(first);
@@ -77,9 +82,9 @@ async fn record_one(
 
     match existing {
         Some((incident_id, report_count)) => {
-            merge(conn, index, &plan, incident_id, report_count + 1).await
+            merge(conn, index, &plan, incident_id, report_count + 1, events).await
         }
-        None => open_incident(conn, index, &plan).await,
+        None => open_incident(conn, index, &plan, events).await,
     }
 }
 
@@ -110,6 +115,7 @@ async fn merge(
     plan: &ReportPlan,
     incident_id: i64,
     report_count: u32,
+    events: &mut Vec<Event>,
 ) -> Result<RecordOutcome> {
     let priority = priority_for(
         plan.default_priority,
@@ -130,17 +136,16 @@ async fn merge(
 
     let at = plan.received_at;
     append(
-        conn,
+        events,
         at,
         &plan.actor,
         EventKind::ReportAccepted {
             report_id,
             incident_id,
         },
-    )
-    .await?;
+    );
     append(
-        conn,
+        events,
         at,
         &Actor::System,
         EventKind::IncidentMerged {
@@ -148,8 +153,7 @@ async fn merge(
             report_id,
             report_count,
         },
-    )
-    .await?;
+    );
     index.record_report(incident_id, at);
 
     Ok(RecordOutcome::Recorded {
@@ -166,6 +170,7 @@ async fn open_incident(
     conn: &mut SqliteConnection,
     index: &mut OpenIncidentIndex,
     plan: &ReportPlan,
+    events: &mut Vec<Event>,
 ) -> Result<RecordOutcome> {
     let at = plan.received_at;
     let priority = priority_for(plan.default_priority, plan.escalate_after_reports, 1);
@@ -190,7 +195,7 @@ async fn open_incident(
     let report_id = insert_report(conn, plan, incident_id).await?;
 
     append(
-        conn,
+        events,
         at,
         &Actor::System,
         EventKind::IncidentCreated {
@@ -199,19 +204,17 @@ async fn open_incident(
             category: plan.category.clone(),
             priority,
         },
-    )
-    .await?;
+    );
     append(
-        conn,
+        events,
         at,
         &plan.actor,
         EventKind::ReportAccepted {
             report_id,
             incident_id,
         },
-    )
-    .await?;
-    let work_order = dispatch(conn, plan, incident_id, priority).await?;
+    );
+    let work_order = dispatch(conn, plan, incident_id, priority, events).await?;
 
     index.insert(IncidentEntry {
         id: incident_id,
@@ -239,6 +242,7 @@ async fn dispatch(
     plan: &ReportPlan,
     incident_id: i64,
     priority: Priority,
+    events: &mut Vec<Event>,
 ) -> Result<WorkOrderRef> {
     let at = plan.received_at;
     let assignment = assign(conn, plan).await?;
@@ -295,7 +299,7 @@ async fn dispatch(
         },
     };
     let mut state = WorkOrderState::created(&assigned).map_err(StoreError::corrupt)?;
-    append_event(conn, &assigned).await?;
+    events.push(assigned);
     if let Some(closed_at) = plan.source_closed_at {
         let closed = Event {
             at: closed_at.max(at),
@@ -303,7 +307,7 @@ async fn dispatch(
             kind: EventKind::ClosedInSource { work_order_id },
         };
         state.apply(&closed).map_err(StoreError::corrupt)?;
-        append_event(conn, &closed).await?;
+        events.push(closed);
     }
     save_state(conn, &state).await?;
 
@@ -459,23 +463,44 @@ pub(crate) fn embedding_bytes(embedding: &[f32]) -> Vec<u8> {
         .collect()
 }
 
-async fn append(
-    conn: &mut SqliteConnection,
-    at: Timestamp,
-    actor: &Actor,
-    kind: EventKind,
-) -> Result<()> {
-    let event = Event {
+fn append(events: &mut Vec<Event>, at: Timestamp, actor: &Actor, kind: EventKind) {
+    events.push(Event {
         at,
         actor: actor.clone(),
         kind,
-    };
-    append_event(conn, &event).await
+    });
 }
 
-pub(crate) async fn append_event(conn: &mut SqliteConnection, event: &Event) -> Result<()> {
-    let body = serde_json::to_string(event).map_err(StoreError::corrupt)?;
-    let (incident_id, report_id) = match &event.kind {
+/// Rows per multi-row INSERT: 6 values each, far below SQLite's bind limit.
+const EVENTS_PER_STATEMENT: usize = 100;
+
+async fn insert_events(conn: &mut SqliteConnection, events: &[Event]) -> Result<()> {
+    for chunk in events.chunks(EVENTS_PER_STATEMENT) {
+        let mut sql: sqlx::QueryBuilder<sqlx::Sqlite> = sqlx::QueryBuilder::new(
+            "INSERT INTO events (at_ms, type, work_order_id, incident_id, report_id, body) ",
+        );
+        let mut rows = Vec::with_capacity(chunk.len());
+        for event in chunk {
+            let body = serde_json::to_string(event).map_err(StoreError::corrupt)?;
+            rows.push((event, body));
+        }
+        sql.push_values(rows, |mut row, (event, body)| {
+            let (incident_id, report_id) = event_links(event);
+            row.push_bind(ms(event.at))
+                .push_bind(event.kind.type_name())
+                .push_bind(event.kind.work_order_id())
+                .push_bind(incident_id)
+                .push_bind(report_id)
+                .push_bind(body);
+        });
+        sql.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// The incident and report an event is about, for the log's columns.
+fn event_links(event: &Event) -> (Option<i64>, Option<i64>) {
+    match &event.kind {
         EventKind::ReportAccepted {
             report_id,
             incident_id,
@@ -488,7 +513,12 @@ pub(crate) async fn append_event(conn: &mut SqliteConnection, event: &Event) -> 
         } => (Some(*incident_id), Some(*report_id)),
         EventKind::WorkOrderAssigned { incident_id, .. } => (Some(*incident_id), None),
         _ => (None, None),
-    };
+    }
+}
+
+pub(crate) async fn append_event(conn: &mut SqliteConnection, event: &Event) -> Result<()> {
+    let body = serde_json::to_string(event).map_err(StoreError::corrupt)?;
+    let (incident_id, report_id) = event_links(event);
     sqlx::query(
         "INSERT INTO events (at_ms, type, work_order_id, incident_id, report_id, body) \
          VALUES (?, ?, ?, ?, ?, ?)",
