@@ -209,6 +209,30 @@ mod scenarios {
         assert_eq!(again.import_id, None);
         assert_eq!(store.jurisdictions().await.unwrap(), before);
 
+        // The same file in another time zone is a change of every jurisdiction's zone.
+        let moved = BoundaryImport {
+            time_zone: "America/Chicago".into(),
+            ..district_import()
+        };
+        let rezoned = store
+            .import_boundaries(&moved, &districts(DISTRICTS), at("2025-02-02T00:00:00Z"))
+            .await
+            .unwrap();
+        assert!(!rezoned.unchanged);
+        assert_eq!(rezoned.kept, 3);
+        let zones: Vec<String> = store
+            .jurisdictions()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|j| j.time_zone)
+            .collect();
+        assert_eq!(zones, vec!["America/Chicago"; 3]);
+        store
+            .import_boundaries(&import, &districts(DISTRICTS), at("2025-02-03T00:00:00Z"))
+            .await
+            .unwrap();
+
         // North grows east, the island goes, South stays.
         let redrawn = DISTRICTS
             .replace(
@@ -251,6 +275,7 @@ mod scenarios {
         vec![
             format!("{first:?}"),
             format!("{again:?}"),
+            format!("{rezoned:?}"),
             format!("{second:?}"),
             format!("{before:?}"),
             format!("{after:?}"),

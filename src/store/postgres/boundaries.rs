@@ -47,11 +47,20 @@ pub(super) async fn import(
     .bind(&import.level)
     .fetch_optional(&mut *tx)
     .await?;
+    // A new time zone for the same polygons is a change too: it moves every
+    // deadline of these jurisdictions.
+    let other_zones: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM jurisdictions WHERE level = $1 AND time_zone <> $2",
+    )
+    .bind(&import.level)
+    .bind(&import.time_zone)
+    .fetch_one(&mut *tx)
+    .await?;
     let mut outcome = ImportOutcome {
         import_id: None,
         level: import.level.clone(),
         level_rank,
-        unchanged: last_hash.as_deref() == Some(parsed.content_hash.as_str()),
+        unchanged: last_hash.as_deref() == Some(parsed.content_hash.as_str()) && other_zones == 0,
         added: 0,
         changed: 0,
         kept: 0,
