@@ -163,3 +163,65 @@ fn full_size_phone_photo_fast_path_matches_full_path() {
     let diff = difference(&fast, &full.model_input);
     assert!(diff < 4.0, "reduced-scale decode differs by {diff:.1}");
 }
+
+/// The classifier's input as `cityfix classify`, the benches and the evaluation make
+/// it (`photos::model_input`: reduced-scale decode, then orientation).
+fn model_input(dir: &std::path::Path, file: &str) -> RgbImage {
+    let bytes = std::fs::read(dir.join(file)).unwrap();
+    photos::model_input(&bytes, &PhotoLimits::default()).unwrap()
+}
+
+#[test]
+fn every_orientation_reaches_the_classifier_upright() {
+    let Some(dir) = exif_dir() else { return };
+    let upright = model_input(&dir, "recurser_Landscape_1.jpg");
+    for n in 0..=8 {
+        let file = format!("recurser_Landscape_{n}.jpg");
+        let input = model_input(&dir, &file);
+        assert_eq!(input.dimensions(), (224, 224), "{file}");
+        let diff = difference(&input, &upright);
+        assert!(diff < 6.0, "{file}: classifier input differs from upright by {diff:.1}");
+    }
+    // The portrait pair: same upright scene whichever way the camera stored it.
+    let six = model_input(&dir, "recurser_Portrait_6.jpg");
+    let eight = model_input(&dir, "recurser_Portrait_8.jpg");
+    let diff = difference(&six, &eight);
+    assert!(diff < 6.0, "Portrait_6 and Portrait_8 inputs differ by {diff:.1}");
+    // Guard: each transposing orientation left unapplied would be far off.
+    for n in 2..=8 {
+        let bytes = std::fs::read(dir.join(format!("recurser_Landscape_{n}.jpg"))).unwrap();
+        let raw = image::load_from_memory(&bytes).unwrap().into_rgb8();
+        let raw = image::imageops::resize(&raw, 224, 224, image::imageops::FilterType::Triangle);
+        let diff = difference(&raw, &upright);
+        assert!(diff > 15.0, "Landscape_{n} unoriented is only {diff:.1} away");
+    }
+}
+
+#[test]
+fn every_photo_gets_the_same_classifier_input_on_both_paths() {
+    let Some(dir) = exif_dir() else { return };
+    let mut reader = csv::Reader::from_path(dir.join("EXIF_TAGS.csv")).unwrap();
+    let files: Vec<String> = reader
+        .records()
+        .map(|record| record.unwrap()[0].to_string())
+        .collect();
+    assert_eq!(files.len(), 19);
+    for file in &files {
+        let fast = model_input(&dir, file);
+        let full = process(&dir, file);
+        assert_eq!(fast.dimensions(), (224, 224), "{file}");
+        // The intake path orients the full-size copy, then shrinks; the fast path
+        // shrinks in the decoder, then orients: the same picture either way.
+        let diff = difference(&fast, &full.model_input);
+        assert!(diff < 4.0, "{file}: the two paths differ by {diff:.1}");
+    }
+    // The camera photo stored sideways (Orientation 6) reaches the model turned.
+    let canon = model_input(&dir, "ianare_hdr_canon_hdr_NO.jpg");
+    let bytes = std::fs::read(dir.join("ianare_hdr_canon_hdr_NO.jpg")).unwrap();
+    let sideways = image::load_from_memory(&bytes).unwrap().into_rgb8();
+    let sideways =
+        image::imageops::resize(&sideways, 224, 224, image::imageops::FilterType::Triangle);
+    let turned = image::imageops::rotate90(&sideways);
+    assert!(difference(&canon, &turned) < 6.0);
+    assert!(difference(&canon, &sideways) > difference(&canon, &turned) + 5.0);
+}
