@@ -159,6 +159,7 @@ fn routing_and_dedup(router: &Router, records: &[ReplayRecord]) -> usize {
     let rule = DedupRule {
         radius_m: 25.0,
         window_s: 14 * 86_400,
+        min_photo_similarity: None,
     };
     let mut index = OpenIncidentIndex::default();
     let mut merged = 0;

@@ -179,6 +179,41 @@ on the busy 2-core machine, backbone features included (decoded photos came from
 `.train-cache/` keeps with the features, git-ignored; a cache entry follows the list of files, so delete
 the folder after changing photos in place). Outputs: `models/street_classifier.onnx`, `labels.csv`,
 `validation_split.csv`, `metrics.json`, this card, and `fixtures/classifier/`.
+
+## Retraining with the city's own reports
+Every supervisor's category correction (`POST /api/v1/reports/{{id}}/category`, a confirmation
+included) is kept as a labelled example. To add them to the training photos:
+```
+cp -r ../shared/data/photos /tmp/photos            # or start from an empty folder
+cityfix export-training-data /tmp/photos           # DIR/<label>/<sha256>.jpg + MANIFEST.csv rows
+.venv-train/bin/python scripts/train_classifier.py --photos /tmp/photos --cache /tmp/train-cache
+```
+The label of an exported photo is the model label of the corrected category in `labels.csv`
+(`sidewalk` → `cluttered_sidewalk`), or the category slug when the model has none (such a class
+is trained once it has 60 photos). Exported rows name the source `cityfix`, so the per-source
+table shows how the model does on the city's own photos. Corrected reports without a photo
+give no example; "no problem visible" cannot be said through a category, so `clean_street`
+gets no new examples this way. Use a fresh `--cache` folder: the cache is keyed to the file list.
+
+## Embedding similarity (dedup's photo check)
+Dedup refuses to merge a report with a photo into an incident whose photos all have a cosine
+similarity below 0.305 with it (`DEFAULT_MIN_PHOTO_SIMILARITY`). Measured with this model by
+`scripts/embedding_similarity.py` on the L2-normalised `embedding` output, pairs of photos of
+one class standing in for two photos of one problem:
+
+| pairs | count | 1st pct | 5th pct | median | 95th pct | below 0.305 |
+|---|---|---|---|---|---|---|
+| training, same class | 82205 | 0.305 | 0.361 | 0.516 | 0.669 | 1.0 % |
+| training, different classes | 366673 | 0.284 | 0.331 | 0.465 | 0.627 | 2.2 % |
+| validation, same class | 5045 | 0.329 | 0.374 | 0.522 | 0.672 | 0.3 % |
+| validation, different classes | 22685 | 0.282 | 0.331 | 0.465 | 0.639 | 2.2 % |
+
+The threshold is the 1st percentile of the training same-class pairs. The two distributions
+overlap heavily: the pooled backbone features say "street photo" more than "which problem",
+so the check only stops clear outliers (about 2 % of different-class pairs) while it keeps apart
+about 1 % of photos of the same kind. Centring the vectors on the training mean does not
+separate them better (1.7 % of different-class pairs below the same-class 1st percentile).
+A model with a fine-tuned backbone needs this measured again.
 """
 
 

@@ -6,6 +6,7 @@
 //! batch requests waiting at the same time.
 
 mod cli;
+mod export;
 mod labels;
 mod model;
 mod onnx;
@@ -18,6 +19,9 @@ use async_trait::async_trait;
 use crate::photos::ProcessedPhoto;
 
 pub use cli::run_cli;
+pub use export::{
+    EXPORT_SOURCE, ExportError, ExportSummary, export_training_data, label_for_category,
+};
 pub use labels::{Label, read_labels};
 pub use model::{ModelOutputs, OnnxModel, softmax, to_tensor};
 pub use onnx::OnnxClassifier;

@@ -52,6 +52,14 @@ pub enum Command {
         #[arg(long, default_value = "models/labels.csv")]
         labels: PathBuf,
     },
+    /// Write supervisors' corrected reports as training photos: DIR/<label>/<sha256>.jpg
+    /// and DIR/MANIFEST.csv, the layout scripts/train_classifier.py reads.
+    ExportTrainingData {
+        dir: PathBuf,
+        /// The model's labels, which map categories to folder names.
+        #[arg(long, default_value = "models/labels.csv")]
+        labels: PathBuf,
+    },
 }
 
 /// `cityfix boundaries …`
@@ -142,6 +150,9 @@ pub async fn run(cli: Cli) -> Result<()> {
             model,
             labels,
         } => classify(photos, model, labels),
+        Command::ExportTrainingData { dir, labels } => {
+            export_training_data(&cli.global, &dir, &labels).await
+        }
     }
 }
 
@@ -355,6 +366,34 @@ fn classify(photos: Vec<PathBuf>, model: PathBuf, labels: PathBuf) -> Result<()>
             "{failed} of {} photos could not be classified",
             photos.len()
         );
+    }
+    Ok(())
+}
+
+async fn export_training_data(global: &GlobalConfig, dir: &Path, labels: &Path) -> Result<()> {
+    let labels = crate::classify::read_labels(labels)?;
+    let store = open_admin_store(global).await?;
+    let photos = DirPhotoStore::new(global.data_dir.join("photos"));
+    let summary =
+        crate::classify::export_training_data(store.as_ref(), &photos, &labels, dir).await?;
+
+    let mut out = std::io::stdout().lock();
+    let written: usize = summary.written.values().sum();
+    writeln!(
+        out,
+        "{written} photos written to {}, {} already listed in its MANIFEST.csv",
+        dir.display(),
+        summary.already_listed
+    )?;
+    for (label, count) in &summary.written {
+        writeln!(out, "  {label}: {count}")?;
+    }
+    if !summary.missing_photos.is_empty() {
+        writeln!(
+            out,
+            "photos missing from the photo store for reports {:?}",
+            summary.missing_photos
+        )?;
     }
     Ok(())
 }

@@ -162,6 +162,14 @@ pub enum EventKind {
         deadline: DeadlineKind,
         due_at: Timestamp,
     },
+    /// A supervisor set a report's category (and so its incident's); `from` may
+    /// equal `to` when the supervisor confirmed it.
+    CategoryCorrected {
+        report_id: i64,
+        incident_id: i64,
+        from: String,
+        to: String,
+    },
     /// A breach was escalated: put in the supervisors' overdue queue, and
     /// posted to the webhook when one is configured.
     Escalated {
@@ -177,7 +185,8 @@ impl EventKind {
         match self {
             Self::ReportAccepted { .. }
             | Self::IncidentCreated { .. }
-            | Self::IncidentMerged { .. } => None,
+            | Self::IncidentMerged { .. }
+            | Self::CategoryCorrected { .. } => None,
             Self::WorkOrderAssigned { work_order_id, .. }
             | Self::WorkOrderAccepted { work_order_id }
             | Self::WorkOrderStarted { work_order_id }
@@ -209,6 +218,7 @@ impl EventKind {
             Self::ClosedInSource { .. } => "closed_in_source",
             Self::DeadlineBreached { .. } => "deadline_breached",
             Self::Escalated { .. } => "escalated",
+            Self::CategoryCorrected { .. } => "category_corrected",
         }
     }
 }

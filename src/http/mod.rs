@@ -19,6 +19,7 @@ mod session;
 mod state;
 mod supervise;
 pub mod work_orders;
+mod triage;
 
 pub use routes::app;
 pub use state::{AppState, Limits};

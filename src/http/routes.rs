@@ -10,7 +10,8 @@ use axum::routing::{get, post};
 use super::error::ApiError;
 use super::logging::log_requests;
 use super::{
-    AppState, dashboard, figures, incidents, live, maps, reports, session, supervise, work_orders,
+    AppState, dashboard, figures, incidents, live, maps, reports, session, supervise, triage,
+    work_orders,
 };
 
 /// The whole API as one router; `main` serves it and the tests call it directly.
@@ -31,6 +32,8 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/api/v1/reports/{id}", get(reports::show))
         .route("/api/v1/reports/{id}/photo", get(reports::photo))
+        .route("/api/v1/reports/{id}/category", post(triage::correct))
+        .route("/api/v1/triage", get(triage::list))
         .route("/api/v1/incidents", get(incidents::list))
         .route("/api/v1/jurisdictions", get(incidents::jurisdictions))
         .route(

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use rstar::primitives::GeomWithData;
 use rstar::{AABB, RTree};
 
-use super::{DedupRule, choose_incident};
+use super::{DedupRule, PhotoEvidence, choose_incident};
 
 /// What dedup needs to know about one incident.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,7 +73,8 @@ impl OpenIncidentIndex {
         self.entries.is_empty()
     }
 
-    /// The incident a report of `category` at `point` made at `at` merges into.
+    /// The incident a report of `category` at `point` made at `at` merges into,
+    /// judged on position and time alone.
     pub fn find(
         &self,
         category: &str,
@@ -81,12 +82,48 @@ impl OpenIncidentIndex {
         at: Timestamp,
         rule: &DedupRule,
     ) -> Option<&IncidentEntry> {
-        let tree = self.trees.get(category)?;
+        self.find_with_photos(category, point, at, rule, &PhotoEvidence::none())
+    }
+
+    /// The incident the report merges into, with the photos' say as well.
+    pub fn find_with_photos(
+        &self,
+        category: &str,
+        point: Point<f64>,
+        at: Timestamp,
+        rule: &DedupRule,
+        photos: &PhotoEvidence,
+    ) -> Option<&IncidentEntry> {
+        choose_incident(self.nearby(category, point, rule), rule, point, at, photos)
+    }
+
+    /// Ids of the incidents that position and time alone would admit: those whose
+    /// photos dedup must load before asking [`Self::find_with_photos`].
+    pub fn admitted_ids(
+        &self,
+        category: &str,
+        point: Point<f64>,
+        at: Timestamp,
+        rule: &DedupRule,
+    ) -> Vec<i64> {
+        self.nearby(category, point, rule)
+            .filter(|entry| rule.admits(entry, point, at).is_some())
+            .map(|entry| entry.id)
+            .collect()
+    }
+
+    fn nearby<'a>(
+        &'a self,
+        category: &str,
+        point: Point<f64>,
+        rule: &DedupRule,
+    ) -> impl Iterator<Item = &'a IncidentEntry> + 'a {
         let envelope = search_envelope(point, rule.radius_m);
-        let candidates = tree
-            .locate_in_envelope_intersecting(&envelope)
-            .filter_map(|located| self.entries.get(&located.data));
-        choose_incident(candidates, rule, point, at)
+        self.trees
+            .get(category)
+            .into_iter()
+            .flat_map(move |tree| tree.locate_in_envelope_intersecting(&envelope))
+            .filter_map(|located| self.entries.get(&located.data))
     }
 
     /// Adds a new incident.
@@ -114,6 +151,25 @@ impl OpenIncidentIndex {
         if let Some(entry) = self.entries.get_mut(&id) {
             entry.closed_at_ms = closed_at.map(|at| at.as_millisecond());
         }
+    }
+
+    /// Files an incident under another category (a supervisor's correction).
+    pub fn set_category(&mut self, id: i64, category: &str) {
+        let Some(entry) = self.entries.get_mut(&id) else {
+            return;
+        };
+        if entry.category == category {
+            return;
+        }
+        let located = Located::new([entry.position.x(), entry.position.y()], id);
+        if let Some(tree) = self.trees.get_mut(&entry.category) {
+            tree.remove(&located);
+        }
+        entry.category = category.to_string();
+        self.trees
+            .entry(category.to_string())
+            .or_default()
+            .insert(located);
     }
 
     /// The entry of an incident, if held.

@@ -8,14 +8,25 @@
 //! lower id. Reports at a known placeholder position never merge: a city's
 //! "location unknown" geocode would otherwise swallow every unrelated report.
 //!
+//! A second question guards the merge when photos exist on both sides: the
+//! classifier's embedding of the new report's photo is compared (cosine
+//! similarity) with those of the incident's photo reports, and when even the
+//! most similar one is below `min_photo_similarity` the photo shows something
+//! else and the report does not merge (see [`PhotoEvidence`]). Without a photo
+//! on either side the position alone decides, as before.
+//!
 //! [`OpenIncidentIndex`] keeps the open incidents of each category in an
 //! R-tree; the embedded store answers dedup from it. The PostGIS store asks
-//! `ST_DWithin` instead and applies the same [`DedupRule`] to the rows.
+//! `ST_DWithin` instead and applies the same [`DedupRule`] to the rows. Both
+//! load the embeddings of the spatial candidates from their reports and hand
+//! them to [`choose_incident`].
 
 mod index;
+mod photos;
 mod placeholder;
 
 pub use index::{IncidentEntry, OpenIncidentIndex, search_envelope};
+pub use photos::{DEFAULT_MIN_PHOTO_SIMILARITY, PhotoEvidence, embedding_from_bytes};
 pub use placeholder::{PlaceholderDetector, PlaceholderHit};
 
 use geo::{Distance, Haversine, Point};
@@ -28,6 +39,9 @@ use crate::sla::Priority;
 pub struct DedupRule {
     pub radius_m: f64,
     pub window_s: i64,
+    /// Below this cosine similarity between the new photo and every photo of
+    /// an incident, the report does not merge; `None` ignores photos.
+    pub min_photo_similarity: Option<f32>,
 }
 
 impl DedupRule {
@@ -45,6 +59,15 @@ impl DedupRule {
         (distance_m <= self.radius_m).then_some(distance_m)
     }
 
+    /// Whether the photos allow merging into incident `incident_id`: always,
+    /// unless both sides have photos and none of the incident's is similar enough.
+    pub fn photos_agree(&self, photos: &PhotoEvidence, incident_id: i64) -> bool {
+        match (self.min_photo_similarity, photos.similarity(incident_id)) {
+            (Some(min), Some(similarity)) => similarity >= min,
+            _ => true,
+        }
+    }
+
     fn window_ms(&self) -> i64 {
         self.window_s.saturating_mul(1000)
     }
@@ -59,16 +82,19 @@ pub fn haversine_m(a: Point<f64>, b: Point<f64>) -> f64 {
     if distance_m.is_nan() { 0.0 } else { distance_m }
 }
 
-/// The best candidate by the dedup rule: nearest, then lowest id.
+/// The best candidate by the dedup rule: nearest among those the position,
+/// time and photos admit, then lowest id.
 pub fn choose_incident<'a>(
     candidates: impl IntoIterator<Item = &'a IncidentEntry>,
     rule: &DedupRule,
     point: Point<f64>,
     at: Timestamp,
+    photos: &PhotoEvidence,
 ) -> Option<&'a IncidentEntry> {
     candidates
         .into_iter()
         .filter_map(|entry| rule.admits(entry, point, at).map(|d| (d, entry)))
+        .filter(|(_, entry)| rule.photos_agree(photos, entry.id))
         .min_by(|(da, a), (db, b)| da.total_cmp(db).then(a.id.cmp(&b.id)))
         .map(|(_, entry)| entry)
 }

@@ -24,6 +24,7 @@ fn entry(id: i64, lon: f64, lat: f64, last: &str) -> IncidentEntry {
 const RULE: DedupRule = DedupRule {
     radius_m: 30.0,
     window_s: 7 * 86_400,
+    min_photo_similarity: Some(0.5),
 };
 
 #[test]
@@ -163,4 +164,89 @@ fn an_exact_coordinate_with_many_categories_is_detected() {
     for _ in 0..200 {
         assert!(detector.observe(point, "pothole").is_none());
     }
+}
+
+fn unit(angle: f32) -> Vec<f32> {
+    vec![angle.cos(), angle.sin(), 0.0]
+}
+
+fn photos_of(report: Option<Vec<f32>>, incidents: &[(i64, Vec<f32>)]) -> PhotoEvidence {
+    let mut photos = PhotoEvidence {
+        report,
+        ..PhotoEvidence::none()
+    };
+    for (id, embedding) in incidents {
+        photos.add(*id, embedding.clone());
+    }
+    photos
+}
+
+#[test]
+fn a_dissimilar_photo_does_not_merge_and_the_next_nearest_similar_one_wins() {
+    let index = OpenIncidentIndex::from_entries([
+        entry(1, 10.0, 50.0001, "2025-01-01T00:00:00Z"),
+        entry(2, 10.0, 50.0002, "2025-01-01T00:00:00Z"),
+    ]);
+    let (point, now) = (Point::new(10.0, 50.0), at("2025-01-01T01:00:00Z"));
+    // cos(80°) ≈ 0.17 against the nearest, cos(10°) ≈ 0.98 against the other.
+    let photos = photos_of(Some(unit(0.0)), &[(1, unit(80f32.to_radians())), (2, unit(0.17))]);
+    let found = index.find_with_photos("pothole", point, now, &RULE, &photos);
+    assert_eq!(found.map(|e| e.id), Some(2));
+
+    // Only the dissimilar incident nearby: a new incident.
+    let photos = photos_of(Some(unit(0.0)), &[(1, unit(80f32.to_radians()))]);
+    let only_one = OpenIncidentIndex::from_entries([entry(1, 10.0, 50.0001, "2025-01-01T00:00:00Z")]);
+    assert!(only_one.find_with_photos("pothole", point, now, &RULE, &photos).is_none());
+}
+
+#[test]
+fn any_similar_photo_of_the_incident_is_enough() {
+    let photos = photos_of(
+        Some(unit(0.0)),
+        &[(1, unit(80f32.to_radians())), (1, unit(0.3))],
+    );
+    assert!((photos.similarity(1).unwrap() - 0.3f32.cos()).abs() < 1e-6);
+    assert!(RULE.photos_agree(&photos, 1));
+}
+
+#[test]
+fn without_photos_on_either_side_the_position_decides() {
+    let index = OpenIncidentIndex::from_entries([entry(1, 10.0, 50.0001, "2025-01-01T00:00:00Z")]);
+    let (point, now) = (Point::new(10.0, 50.0), at("2025-01-01T01:00:00Z"));
+    // The new report has no photo.
+    let no_photo = photos_of(None, &[(1, unit(1.5))]);
+    assert_eq!(
+        index.find_with_photos("pothole", point, now, &RULE, &no_photo).map(|e| e.id),
+        Some(1)
+    );
+    // The incident's reports have none.
+    let no_incident_photo = photos_of(Some(unit(0.0)), &[]);
+    assert_eq!(no_incident_photo.similarity(1), None);
+    assert!(RULE.photos_agree(&no_incident_photo, 1));
+    // A rule that ignores photos merges even a dissimilar one.
+    let blind = DedupRule {
+        min_photo_similarity: None,
+        ..RULE
+    };
+    let dissimilar = photos_of(Some(unit(0.0)), &[(1, unit(1.5))]);
+    assert!(!RULE.photos_agree(&dissimilar, 1));
+    assert!(blind.photos_agree(&dissimilar, 1));
+}
+
+#[test]
+fn a_corrected_incident_moves_to_its_new_category() {
+    let mut index =
+        OpenIncidentIndex::from_entries([entry(1, 10.0, 50.0, "2025-01-01T00:00:00Z")]);
+    let (point, now) = (Point::new(10.0, 50.0), at("2025-01-01T01:00:00Z"));
+    index.set_category(1, "graffiti");
+    assert!(index.find("pothole", point, now, &RULE).is_none());
+    assert_eq!(index.find("graffiti", point, now, &RULE).map(|e| e.id), Some(1));
+    assert_eq!(index.get(1).map(|e| e.category.as_str()), Some("graffiti"));
+}
+
+#[test]
+fn stored_embeddings_read_back_little_endian() {
+    let bytes: Vec<u8> = [1.5f32, -0.25].iter().flat_map(|v| v.to_le_bytes()).collect();
+    assert_eq!(embedding_from_bytes(&bytes), Some(vec![1.5, -0.25]));
+    assert_eq!(embedding_from_bytes(&bytes[..5]), None);
 }

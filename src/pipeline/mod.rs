@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 use crate::classify::{Classifier, ClassifyError};
 use crate::events::Actor;
 use crate::events::live::{LiveEvent, LiveEventKind, LiveFeed};
-use crate::incidents::{DedupRule, PlaceholderDetector};
+use crate::incidents::{DEFAULT_MIN_PHOTO_SIMILARITY, DedupRule, PlaceholderDetector};
 use crate::photos::{PhotoError, PhotoLimits, PhotoStore, ProcessedPhoto};
 use crate::reports::{ReportError, Submission, check_text, resolve_position};
 use crate::routing::RouteOutcome;
@@ -355,6 +355,9 @@ impl Pipeline {
             dedup: DedupRule {
                 radius_m: category.dedup_radius_m,
                 window_s: category.dedup_window_s,
+                // Tied to the shipped model's embedding space; only used when a
+                // photo was classified.
+                min_photo_similarity: Some(DEFAULT_MIN_PHOTO_SIMILARITY),
             },
             default_priority: category.default_priority,
             escalate_after_reports: category.escalate_after_reports,

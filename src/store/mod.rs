@@ -152,6 +152,20 @@ pub trait Store: TokenStore + Send + Sync {
         webhook: bool,
         limit: usize,
     ) -> Result<Vec<EscalationNotice>>;
+    /// Reports marked for triage that no supervisor has corrected or confirmed
+    /// yet, in (or inside) the jurisdiction, oldest first, at most `limit`.
+    async fn triage_reports(&self, jurisdiction_id: i64, limit: usize) -> Result<Vec<TriageItem>>;
+
+    /// Records a supervisor's category for a report, atomically: the correction
+    /// row, the report's and its incident's (and work order's) new category, and
+    /// a `category_corrected` event. The incident follows the correction: its
+    /// reports were judged to be one problem, and the supervisor has now said
+    /// which. Its work order keeps its contractor; reassigning is a separate step.
+    async fn correct_category(&self, correction: &CategoryCorrection)
+    -> Result<CorrectionOutcome>;
+
+    /// The labelled examples: every corrected report with a photo, by report id.
+    async fn training_examples(&self) -> Result<Vec<TrainingExample>>;
 }
 
 /// A store shared by the server's tasks.

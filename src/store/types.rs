@@ -327,4 +327,63 @@ pub struct ChangeOutcome {
     pub events: Vec<Event>,
     /// The jurisdictions the order answers to, own first.
     pub scope: Vec<i64>,
+/// A supervisor's verdict on a report's category: a labelled example for the model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CategoryCorrection {
+    pub report_id: i64,
+    /// The category the supervisor says the report shows (may equal the current one:
+    /// a confirmation, which also takes the report out of triage).
+    pub category: String,
+    pub supervisor_token_id: i64,
+    /// The jurisdiction the supervisor watches; the report must lie in it.
+    pub supervisor_jurisdiction_id: i64,
+    pub at: Timestamp,
+}
+
+/// A stored correction.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CorrectionRecord {
+    pub id: i64,
+    pub report_id: i64,
+    pub incident_id: i64,
+    pub old_category: String,
+    pub new_category: String,
+    pub supervisor_token_id: i64,
+    pub corrected_at: Timestamp,
+}
+
+/// What the store made of a correction.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CorrectionOutcome {
+    Corrected(CorrectionRecord),
+    ReportNotFound,
+    /// The report lies outside the supervisor's jurisdiction.
+    OtherJurisdiction,
+    /// No category of the set-up has that slug.
+    UnknownCategory,
+}
+
+/// A report waiting for a supervisor's look.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TriageItem {
+    pub report_id: i64,
+    pub incident_id: i64,
+    pub jurisdiction_id: i64,
+    pub received_at: Timestamp,
+    pub category: String,
+    pub citizen_category: Option<String>,
+    pub model_label: Option<String>,
+    pub model_confidence: Option<f32>,
+    pub triage_reason: String,
+    pub has_photo: bool,
+}
+
+/// A corrected report with a photo: the category a supervisor gave it, as of the
+/// latest correction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainingExample {
+    pub report_id: i64,
+    pub photo_sha256: String,
+    pub category: String,
+    pub corrected_at: Timestamp,
 }

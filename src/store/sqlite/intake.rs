@@ -4,14 +4,16 @@
 
 use geo::Point;
 use jiff::Timestamp;
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 
 use super::ms;
 use crate::dispatch::{
     Assignment, Candidate, Contract, UnassignedReason, WorkOrderState, choose_contract,
 };
 use crate::events::{Actor, Event, EventKind};
-use crate::incidents::{IncidentEntry, OpenIncidentIndex, priority_for};
+use crate::incidents::{
+    IncidentEntry, OpenIncidentIndex, PhotoEvidence, embedding_from_bytes, priority_for,
+};
 use crate::sla::{DeadlineKind, Priority};
 use crate::store::{RecordOutcome, ReportPlan, Result, StoreError, WorkOrderRef};
 
@@ -75,10 +77,20 @@ async fn record_one(
         return Ok(first);
     }
 
-    let existing = (!plan.placeholder)
-        .then(|| index.find(&plan.category, plan.position, plan.received_at, &plan.dedup))
-        .flatten()
-        .map(|entry| (entry.id, entry.report_count));
+    let existing = if plan.placeholder {
+        None
+    } else {
+        let photos = candidate_photos(conn, index, &plan).await?;
+        index
+            .find_with_photos(
+                &plan.category,
+                plan.position,
+                plan.received_at,
+                &plan.dedup,
+                &photos,
+            )
+            .map(|entry| (entry.id, entry.report_count))
+    };
 
     match existing {
         Some((incident_id, report_count)) => {
@@ -86,6 +98,40 @@ async fn record_one(
         }
         None => open_incident(conn, index, &plan, events).await,
     }
+}
+
+/// The new report's embedding and those of the photo reports of every incident
+/// position and time admit; nothing is read when the report has no photo.
+async fn candidate_photos(
+    conn: &mut SqliteConnection,
+    index: &OpenIncidentIndex,
+    plan: &ReportPlan,
+) -> Result<PhotoEvidence> {
+    let mut photos =
+        PhotoEvidence::for_report(plan.classification.as_ref().map(|c| c.embedding.as_slice()));
+    if !photos.wants_candidates() || plan.dedup.min_photo_similarity.is_none() {
+        return Ok(photos);
+    }
+    let ids = index.admitted_ids(&plan.category, plan.position, plan.received_at, &plan.dedup);
+    if ids.is_empty() {
+        return Ok(photos);
+    }
+    let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new(
+        "SELECT incident_id, embedding FROM reports WHERE embedding IS NOT NULL AND incident_id IN (",
+    );
+    let mut list = sql.separated(", ");
+    for id in &ids {
+        list.push_bind(*id);
+    }
+    sql.push(")");
+    let rows = sql.build().fetch_all(&mut *conn).await?;
+    for row in rows {
+        let bytes: Vec<u8> = row.get("embedding");
+        let embedding = embedding_from_bytes(&bytes)
+            .ok_or_else(|| StoreError::corrupt("a stored embedding is not a list of f32"))?;
+        photos.add(row.get("incident_id"), embedding);
+    }
+    Ok(photos)
 }
 
 async fn already_recorded(
@@ -512,6 +558,11 @@ fn event_links(event: &Event) -> (Option<i64>, Option<i64>) {
             ..
         } => (Some(*incident_id), Some(*report_id)),
         EventKind::WorkOrderAssigned { incident_id, .. } => (Some(*incident_id), None),
+        EventKind::CategoryCorrected {
+            report_id,
+            incident_id,
+            ..
+        } => (Some(*incident_id), Some(*report_id)),
         _ => (None, None),
     }
 }

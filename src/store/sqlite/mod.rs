@@ -9,6 +9,7 @@
 //! Reads go through the connection pool concurrently (WAL mode).
 
 mod boundaries;
+mod corrections;
 mod intake;
 mod reads;
 mod work_orders;
@@ -26,8 +27,9 @@ use sqlx::{Row, SqlitePool};
 use tokio::sync::Mutex;
 
 use super::{
-    BoundaryImport, ChangeOutcome, ImportOutcome, IncidentQuery, IncidentView, JurisdictionRecord,
-    RecordOutcome, ReportPlan, ReportPoint, ReportView, Result, SetupOutcome, Store, StoreError,
+    BoundaryImport, CategoryCorrection, ChangeOutcome, CorrectionOutcome, ImportOutcome,
+    IncidentQuery, IncidentView, JurisdictionRecord, RecordOutcome, ReportPlan, ReportPoint,
+    ReportView, Result, SetupOutcome, Store, StoreError, TrainingExample, TriageItem,
     WorkOrderChange, WorkOrderDetail, WorkOrderQuery, WorkOrderSummary, WorkOrderView,
 };
 use crate::auth::{AuthError, Grant, TokenHash, TokenRecord, TokenStore};
@@ -274,6 +276,24 @@ impl Store for SqliteStore {
         self.ensure_owner("breaches are claimed")?;
         let _writer = self.writer.lock().await;
         work_orders::claim_breaches(&self.pool, now, webhook, limit).await
+    }
+
+    async fn triage_reports(&self, jurisdiction_id: i64, limit: usize) -> Result<Vec<TriageItem>> {
+        corrections::triage(&self.pool, jurisdiction_id, limit).await
+    }
+
+    async fn correct_category(
+        &self,
+        correction: &CategoryCorrection,
+    ) -> Result<CorrectionOutcome> {
+        // The owner's writer lock: the dedup index moves the incident to its new category.
+        self.ensure_owner("categories are corrected")?;
+        let mut index = self.writer.lock().await;
+        corrections::correct(&self.pool, &mut index, correction).await
+    }
+
+    async fn training_examples(&self) -> Result<Vec<TrainingExample>> {
+        corrections::training_examples(&self.pool).await
     }
 }
 
