@@ -152,6 +152,7 @@ fn plans(first: i64, count: i64, candidates: &[Contract]) -> Vec<ReportPlan> {
             dedup: DedupRule {
                 radius_m: 30.0,
                 window_s: 14 * 86_400,
+                min_photo_similarity: None,
             },
             default_priority: Priority::Normal,
             escalate_after_reports: None,

@@ -180,20 +180,29 @@ fn every_orientation_reaches_the_classifier_upright() {
         let input = model_input(&dir, &file);
         assert_eq!(input.dimensions(), (224, 224), "{file}");
         let diff = difference(&input, &upright);
-        assert!(diff < 6.0, "{file}: classifier input differs from upright by {diff:.1}");
+        assert!(
+            diff < 6.0,
+            "{file}: classifier input differs from upright by {diff:.1}"
+        );
     }
     // The portrait pair: same upright scene whichever way the camera stored it.
     let six = model_input(&dir, "recurser_Portrait_6.jpg");
     let eight = model_input(&dir, "recurser_Portrait_8.jpg");
     let diff = difference(&six, &eight);
-    assert!(diff < 6.0, "Portrait_6 and Portrait_8 inputs differ by {diff:.1}");
+    assert!(
+        diff < 6.0,
+        "Portrait_6 and Portrait_8 inputs differ by {diff:.1}"
+    );
     // Guard: each transposing orientation left unapplied would be far off.
     for n in 2..=8 {
         let bytes = std::fs::read(dir.join(format!("recurser_Landscape_{n}.jpg"))).unwrap();
         let raw = image::load_from_memory(&bytes).unwrap().into_rgb8();
         let raw = image::imageops::resize(&raw, 224, 224, image::imageops::FilterType::Triangle);
         let diff = difference(&raw, &upright);
-        assert!(diff > 15.0, "Landscape_{n} unoriented is only {diff:.1} away");
+        assert!(
+            diff > 15.0,
+            "Landscape_{n} unoriented is only {diff:.1} away"
+        );
     }
 }
 

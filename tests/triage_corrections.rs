@@ -17,7 +17,7 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-use cityfix::auth::{Authenticator, Grant, TokenHash, TokenStore};
+use cityfix::auth::{Authenticator, Grant, TokenHash};
 use cityfix::classify::{Classification, Classifier, export_training_data, read_labels};
 use cityfix::events::EventKind;
 use cityfix::events::live::LiveFeed;
@@ -229,9 +229,7 @@ async fn an_unsure_report_waits_in_triage_until_a_supervisor_corrects_it() {
     assert_eq!(corrected.body["new_category"], "graffiti");
     assert_eq!(corrected.body["incident_id"], incident_id);
 
-    let followed = api
-        .get(&format!("/api/v1/reports/{report_id}"), None)
-        .await;
+    let followed = api.get(&format!("/api/v1/reports/{report_id}"), None).await;
     assert_eq!(followed.body["category"], "graffiti");
     let incidents = api.get("/api/v1/incidents?category=graffiti", None).await;
     let features = incidents.body["features"].as_array().unwrap();
@@ -303,7 +301,10 @@ async fn corrections_export_in_the_training_layout() {
     let api = api().await;
     let first = api.report_with_photo(BLUE, "pothole", 0.0).await;
     let second = api.report_with_photo(RED, "pothole", 500.0).await;
-    let (first_id, second_id) = (first["id"].as_i64().unwrap(), second["id"].as_i64().unwrap());
+    let (first_id, second_id) = (
+        first["id"].as_i64().unwrap(),
+        second["id"].as_i64().unwrap(),
+    );
     // A correction, then a second thought, and a confirmation of a right category.
     for (id, category) in [
         (first_id, "garbage"),

@@ -18,8 +18,8 @@ mod routes;
 mod session;
 mod state;
 mod supervise;
-pub mod work_orders;
 mod triage;
+pub mod work_orders;
 
 pub use routes::app;
 pub use state::{AppState, Limits};

@@ -74,7 +74,9 @@ pub async fn correct(
     };
     match state.pipeline.store().correct_category(&correction).await? {
         CorrectionOutcome::Corrected(record) => Ok(Json(record)),
-        CorrectionOutcome::ReportNotFound => Err(ApiError::not_found(&format!("report {report_id}"))),
+        CorrectionOutcome::ReportNotFound => {
+            Err(ApiError::not_found(&format!("report {report_id}")))
+        }
         CorrectionOutcome::OtherJurisdiction => Err(AuthError::Forbidden(format!(
             "report {report_id} lies outside the jurisdiction you supervise"
         ))

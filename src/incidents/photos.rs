@@ -45,7 +45,10 @@ impl PhotoEvidence {
     /// Adds one stored photo embedding of incident `incident_id`.
     pub fn add(&mut self, incident_id: i64, embedding: Vec<f32>) {
         if !embedding.is_empty() {
-            self.incidents.entry(incident_id).or_default().push(embedding);
+            self.incidents
+                .entry(incident_id)
+                .or_default()
+                .push(embedding);
         }
     }
 
@@ -64,7 +67,7 @@ impl PhotoEvidence {
 /// Decodes an embedding stored as little-endian f32s; `None` for a length that is
 /// not a multiple of four.
 pub fn embedding_from_bytes(bytes: &[u8]) -> Option<Vec<f32>> {
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return None;
     }
     Some(

@@ -189,14 +189,22 @@ fn a_dissimilar_photo_does_not_merge_and_the_next_nearest_similar_one_wins() {
     ]);
     let (point, now) = (Point::new(10.0, 50.0), at("2025-01-01T01:00:00Z"));
     // cos(80°) ≈ 0.17 against the nearest, cos(10°) ≈ 0.98 against the other.
-    let photos = photos_of(Some(unit(0.0)), &[(1, unit(80f32.to_radians())), (2, unit(0.17))]);
+    let photos = photos_of(
+        Some(unit(0.0)),
+        &[(1, unit(80f32.to_radians())), (2, unit(0.17))],
+    );
     let found = index.find_with_photos("pothole", point, now, &RULE, &photos);
     assert_eq!(found.map(|e| e.id), Some(2));
 
     // Only the dissimilar incident nearby: a new incident.
     let photos = photos_of(Some(unit(0.0)), &[(1, unit(80f32.to_radians()))]);
-    let only_one = OpenIncidentIndex::from_entries([entry(1, 10.0, 50.0001, "2025-01-01T00:00:00Z")]);
-    assert!(only_one.find_with_photos("pothole", point, now, &RULE, &photos).is_none());
+    let only_one =
+        OpenIncidentIndex::from_entries([entry(1, 10.0, 50.0001, "2025-01-01T00:00:00Z")]);
+    assert!(
+        only_one
+            .find_with_photos("pothole", point, now, &RULE, &photos)
+            .is_none()
+    );
 }
 
 #[test]
@@ -216,7 +224,9 @@ fn without_photos_on_either_side_the_position_decides() {
     // The new report has no photo.
     let no_photo = photos_of(None, &[(1, unit(1.5))]);
     assert_eq!(
-        index.find_with_photos("pothole", point, now, &RULE, &no_photo).map(|e| e.id),
+        index
+            .find_with_photos("pothole", point, now, &RULE, &no_photo)
+            .map(|e| e.id),
         Some(1)
     );
     // The incident's reports have none.
@@ -235,18 +245,23 @@ fn without_photos_on_either_side_the_position_decides() {
 
 #[test]
 fn a_corrected_incident_moves_to_its_new_category() {
-    let mut index =
-        OpenIncidentIndex::from_entries([entry(1, 10.0, 50.0, "2025-01-01T00:00:00Z")]);
+    let mut index = OpenIncidentIndex::from_entries([entry(1, 10.0, 50.0, "2025-01-01T00:00:00Z")]);
     let (point, now) = (Point::new(10.0, 50.0), at("2025-01-01T01:00:00Z"));
     index.set_category(1, "graffiti");
     assert!(index.find("pothole", point, now, &RULE).is_none());
-    assert_eq!(index.find("graffiti", point, now, &RULE).map(|e| e.id), Some(1));
+    assert_eq!(
+        index.find("graffiti", point, now, &RULE).map(|e| e.id),
+        Some(1)
+    );
     assert_eq!(index.get(1).map(|e| e.category.as_str()), Some("graffiti"));
 }
 
 #[test]
 fn stored_embeddings_read_back_little_endian() {
-    let bytes: Vec<u8> = [1.5f32, -0.25].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let bytes: Vec<u8> = [1.5f32, -0.25]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
     assert_eq!(embedding_from_bytes(&bytes), Some(vec![1.5, -0.25]));
     assert_eq!(embedding_from_bytes(&bytes[..5]), None);
 }

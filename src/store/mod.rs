@@ -161,8 +161,7 @@ pub trait Store: TokenStore + Send + Sync {
     /// a `category_corrected` event. The incident follows the correction: its
     /// reports were judged to be one problem, and the supervisor has now said
     /// which. Its work order keeps its contractor; reassigning is a separate step.
-    async fn correct_category(&self, correction: &CategoryCorrection)
-    -> Result<CorrectionOutcome>;
+    async fn correct_category(&self, correction: &CategoryCorrection) -> Result<CorrectionOutcome>;
 
     /// The labelled examples: every corrected report with a photo, by report id.
     async fn training_examples(&self) -> Result<Vec<TrainingExample>>;

@@ -327,6 +327,8 @@ pub struct ChangeOutcome {
     pub events: Vec<Event>,
     /// The jurisdictions the order answers to, own first.
     pub scope: Vec<i64>,
+}
+
 /// A supervisor's verdict on a report's category: a labelled example for the model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CategoryCorrection {

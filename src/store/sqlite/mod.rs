@@ -282,10 +282,7 @@ impl Store for SqliteStore {
         corrections::triage(&self.pool, jurisdiction_id, limit).await
     }
 
-    async fn correct_category(
-        &self,
-        correction: &CategoryCorrection,
-    ) -> Result<CorrectionOutcome> {
+    async fn correct_category(&self, correction: &CategoryCorrection) -> Result<CorrectionOutcome> {
         // The owner's writer lock: the dedup index moves the incident to its new category.
         self.ensure_owner("categories are corrected")?;
         let mut index = self.writer.lock().await;
