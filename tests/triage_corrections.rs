@@ -17,6 +17,7 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
+use cityfix::analytics::AnalyticsView;
 use cityfix::auth::{Authenticator, Grant, TokenHash};
 use cityfix::classify::{Classification, Classifier, export_training_data, read_labels};
 use cityfix::events::EventKind;
@@ -107,6 +108,7 @@ async fn api() -> Api {
     let state = AppState {
         pipeline: Arc::new(pipeline),
         auth: Authenticator::new(store.clone()),
+        analytics: AnalyticsView::spawn(store.clone(), &live).unwrap(),
         live,
         idempotency: Arc::new(IdempotencyCache::default()),
         limits: Limits::default(),

@@ -27,7 +27,7 @@ use crate::dispatch::{
     Assignment, Candidate, Contract, UnassignedReason, WorkOrderState, choose_contract,
 };
 use crate::events::{Actor, Event, EventKind};
-use crate::incidents::{IncidentEntry, choose_incident, priority_for};
+use crate::incidents::{IncidentEntry, PhotoEvidence, choose_incident, priority_for};
 use crate::sla::{DeadlineKind, Priority};
 use crate::store::{RecordOutcome, ReportPlan, Result, StoreError, WorkOrderRef};
 
@@ -70,12 +70,49 @@ async fn record_one(conn: &mut PgConnection, plan: ReportPlan) -> Result<RecordO
         None
     } else {
         let candidates = dedup_candidates(conn, &plan).await?;
-        choose_incident(&candidates, &plan.dedup, plan.position, plan.received_at).map(|e| e.id)
+        let photos = candidate_photos(conn, &plan, &candidates).await?;
+        choose_incident(
+            &candidates,
+            &plan.dedup,
+            plan.position,
+            plan.received_at,
+            &photos,
+        )
+        .map(|e| e.id)
     };
     match existing {
         Some(incident_id) => merge(conn, &plan, incident_id).await,
         None => open_incident(conn, &plan).await,
     }
+}
+
+/// The new report's embedding and those of the candidates' photo reports; nothing
+/// is read when the report has no photo.
+async fn candidate_photos(
+    conn: &mut PgConnection,
+    plan: &ReportPlan,
+    candidates: &[IncidentEntry],
+) -> Result<PhotoEvidence> {
+    let mut photos =
+        PhotoEvidence::for_report(plan.classification.as_ref().map(|c| c.embedding.as_slice()));
+    if !photos.wants_candidates() || plan.dedup.min_photo_similarity.is_none() {
+        return Ok(photos);
+    }
+    let ids: Vec<i64> = candidates.iter().map(|entry| entry.id).collect();
+    if ids.is_empty() {
+        return Ok(photos);
+    }
+    let rows: Vec<(i64, Vec<f32>)> = sqlx::query_as(
+        "SELECT incident_id, embedding FROM reports \
+         WHERE incident_id = ANY($1) AND embedding IS NOT NULL",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (incident_id, embedding) in rows {
+        photos.add(incident_id, embedding);
+    }
+    Ok(photos)
 }
 
 async fn already_recorded(
@@ -486,6 +523,11 @@ pub(crate) async fn append_event(conn: &mut PgConnection, event: &Event) -> Resu
             ..
         } => (Some(*incident_id), Some(*report_id)),
         EventKind::WorkOrderAssigned { incident_id, .. } => (Some(*incident_id), None),
+        EventKind::CategoryCorrected {
+            report_id,
+            incident_id,
+            ..
+        } => (Some(*incident_id), Some(*report_id)),
         _ => (None, None),
     };
     sqlx::query(

@@ -8,6 +8,7 @@
 //! other's incidents and work orders. See `intake.rs` for why that is enough.
 
 mod boundaries;
+mod corrections;
 mod intake;
 mod locks;
 mod reads;
@@ -22,8 +23,9 @@ use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use super::{
-    BoundaryImport, ChangeOutcome, ImportOutcome, IncidentQuery, IncidentView, JurisdictionRecord,
-    RecordOutcome, ReportPlan, ReportPoint, ReportView, Result, SetupOutcome, Store, StoreError,
+    BoundaryImport, CategoryCorrection, ChangeOutcome, CorrectionOutcome, ImportOutcome,
+    IncidentQuery, IncidentView, JurisdictionRecord, RecordOutcome, ReportPlan, ReportPoint,
+    ReportView, Result, SetupOutcome, Store, StoreError, TrainingExample, TriageItem,
     WorkOrderChange, WorkOrderDetail, WorkOrderQuery, WorkOrderSummary, WorkOrderView,
 };
 use crate::boundaries::ParsedBoundaries;
@@ -208,6 +210,18 @@ impl Store for PgStore {
         limit: usize,
     ) -> Result<Vec<EscalationNotice>> {
         work_orders::claim_breaches(&self.pool, now, webhook, limit).await
+    }
+
+    async fn triage_reports(&self, jurisdiction_id: i64, limit: usize) -> Result<Vec<TriageItem>> {
+        corrections::triage(&self.pool, jurisdiction_id, limit).await
+    }
+
+    async fn correct_category(&self, correction: &CategoryCorrection) -> Result<CorrectionOutcome> {
+        corrections::correct(&self.pool, correction).await
+    }
+
+    async fn training_examples(&self) -> Result<Vec<TrainingExample>> {
+        corrections::training_examples(&self.pool).await
     }
 }
 
