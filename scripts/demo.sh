@@ -40,8 +40,12 @@ else
   "$bin" replay fixtures/sample/reports.csv --categories fixtures/sample/categories.csv
 fi
 
-log "a supervisor token for jurisdiction 1 (shown once)"
-"$bin" token create --role supervisor --jurisdiction 1
+# Jurisdiction ids follow the import order: in Boston, 3 is police district A1
+# (downtown, with City Hall and the README's examples); in the sample city, 1 is North.
+supervised=1
+[[ -f "$shared/boston/reports_normalized.csv.gz" ]] && supervised=3
+log "a supervisor token for jurisdiction $supervised (shown once; ids: GET /api/v1/jurisdictions)"
+"$bin" token create --role supervisor --jurisdiction "$supervised"
 
-log "serving on http://127.0.0.1:8080 (Ctrl-C stops)"
+log "serving on http://${CITYFIX_LISTEN:-127.0.0.1:8080} (Ctrl-C stops)"
 exec "$bin" serve

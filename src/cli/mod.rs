@@ -149,7 +149,12 @@ pub async fn run(cli: Cli) -> Result<()> {
             photos,
             model,
             labels,
-        } => classify(photos, model, labels),
+        } => {
+            // The classifier's pool blocks on its channels: run it off the runtime.
+            tokio::task::spawn_blocking(move || classify(photos, model, labels))
+                .await
+                .map_err(|e| anyhow::anyhow!("the classify task failed: {e}"))?
+        }
         Command::ExportTrainingData { dir, labels } => {
             export_training_data(&cli.global, &dir, &labels).await
         }
