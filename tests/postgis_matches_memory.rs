@@ -260,7 +260,9 @@ async fn boston_history_lands_in_the_same_incidents() {
     let (url, shared) = needs!();
     let boston = shared.join("data/cities/boston");
     let districts = boston.join("boundaries/boston_police_districts.geojson");
-    let records = read_records(&boston.join("reports_normalized.csv.gz")).unwrap();
+    let records = read_records(&boston.join("reports_normalized.csv.gz"))
+        .unwrap()
+        .records;
     let sample: Vec<_> = records.into_iter().take(8_000).collect();
     let map = read_category_map(&fixture("boston/categories.csv")).unwrap();
 
