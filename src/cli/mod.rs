@@ -214,12 +214,8 @@ async fn apply_setup(global: &GlobalConfig, file: &Path) -> Result<()> {
     let refs: Vec<JurisdictionRef> = store
         .jurisdictions()
         .await?
-        .into_iter()
-        .map(|j| JurisdictionRef {
-            id: j.id,
-            level: j.level,
-            external_id: j.external_id,
-        })
+        .iter()
+        .map(JurisdictionRef::from)
         .collect();
     let setup = CitySetup::parse(&text, &refs).with_context(|| format!("{}", file.display()))?;
     let outcome = store.apply_setup(&setup, &text, Timestamp::now()).await?;
@@ -343,12 +339,8 @@ async fn check_grant_target(store: &SharedStore, grant: &crate::auth::Grant) -> 
             let refs: Vec<JurisdictionRef> = store
                 .jurisdictions()
                 .await?
-                .into_iter()
-                .map(|j| JurisdictionRef {
-                    id: j.id,
-                    level: j.level,
-                    external_id: j.external_id,
-                })
+                .iter()
+                .map(JurisdictionRef::from)
                 .collect();
             let setup = CitySetup::parse(&text, &refs)?;
             if !setup.contractors.iter().any(|c| &c.slug == contractor_id) {

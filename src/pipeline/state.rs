@@ -24,14 +24,7 @@ impl CityState {
     /// Reads the current boundaries and set-up from the store.
     pub async fn load(store: &dyn Store) -> Result<Self, IntakeError> {
         let jurisdictions = store.jurisdictions().await?;
-        let refs: Vec<JurisdictionRef> = jurisdictions
-            .iter()
-            .map(|j| JurisdictionRef {
-                id: j.id,
-                level: j.level.clone(),
-                external_id: j.external_id.clone(),
-            })
-            .collect();
+        let refs: Vec<JurisdictionRef> = jurisdictions.iter().map(JurisdictionRef::from).collect();
         let names = jurisdictions
             .iter()
             .map(|j| {

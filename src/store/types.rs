@@ -389,3 +389,13 @@ pub struct TrainingExample {
     pub category: String,
     pub corrected_at: Timestamp,
 }
+
+impl From<&JurisdictionRecord> for crate::setup::JurisdictionRef {
+    fn from(record: &JurisdictionRecord) -> Self {
+        Self {
+            id: record.id,
+            level: record.level.clone(),
+            external_id: record.external_id.clone(),
+        }
+    }
+}
