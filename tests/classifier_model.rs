@@ -10,11 +10,13 @@
 
 use std::path::{Path, PathBuf};
 
-use cityfix::classify::{OnnxModel, default_runtime_path, to_tensor};
+use cityfix::classify::{DEFAULT_TRIAGE_THRESHOLD, OnnxModel, default_runtime_path, to_tensor};
+use cityfix::incidents::DEFAULT_MIN_PHOTO_SIMILARITY;
 use cityfix::photos::{self, PhotoLimits};
 use image::RgbImage;
 use ndarray::{Array4, ArrayView1};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 /// Logits of the same tensor through the same runtime version: bit-for-bit in practice.
 const TENSOR_TOLERANCE: f32 = 1e-3;
@@ -110,6 +112,39 @@ fn fixture_tensor(entry: &Value) -> Array4<f32> {
 
 fn reference() -> Value {
     read_json(&root().join("fixtures/classifier/reference.json"))
+}
+
+/// The service's defaults are read off the shipped model's own measurements: after a
+/// retraining, the triage threshold and dedup's photo-similarity floor must follow it.
+#[test]
+fn shipped_defaults_follow_the_model_card() {
+    let models = root().join("models");
+    let metrics = read_json(&models.join("metrics.json"));
+    let onnx = std::fs::read(models.join("street_classifier.onnx")).unwrap();
+    let sha256 = hex::encode(Sha256::digest(&onnx));
+    assert_eq!(
+        metrics["sha256"].as_str(),
+        Some(sha256.as_str()),
+        "metrics.json describes another model file"
+    );
+
+    let threshold = metrics["threshold"].as_f64().unwrap();
+    assert!(
+        (f64::from(DEFAULT_TRIAGE_THRESHOLD) - threshold).abs() < 5e-4,
+        "DEFAULT_TRIAGE_THRESHOLD is {DEFAULT_TRIAGE_THRESHOLD}, the card's threshold {threshold:.3}"
+    );
+
+    let similarity = &metrics["embedding_similarity"];
+    assert_eq!(
+        similarity["sha256"].as_str(),
+        Some(sha256.as_str()),
+        "embedding similarity was measured on another model: run scripts/embedding_similarity.py --write"
+    );
+    let floor = similarity["threshold"].as_f64().unwrap();
+    assert!(
+        (f64::from(DEFAULT_MIN_PHOTO_SIMILARITY) - floor).abs() < 5e-4,
+        "DEFAULT_MIN_PHOTO_SIMILARITY is {DEFAULT_MIN_PHOTO_SIMILARITY}, measured {floor:.3}"
+    );
 }
 
 #[test]
