@@ -14,10 +14,11 @@ use std::sync::Arc;
 
 use cityfix::auth::{Grant, TokenHash};
 use cityfix::boundaries::{ImportOptions, ParsedBoundaries, parse_boundaries};
+use cityfix::classify::{Classification, Classifier};
 use cityfix::dispatch::{Command, UnassignedReason};
 use cityfix::events::Actor;
 use cityfix::events::live::LiveFeed;
-use cityfix::photos::{DirPhotoStore, PhotoLimits};
+use cityfix::photos::{DirPhotoStore, PhotoLimits, ProcessedPhoto};
 use cityfix::pipeline::{Intake, IntakeError, Pipeline, PipelineParts};
 use cityfix::reports::Submission;
 use cityfix::setup::{CitySetup, JurisdictionRef};
@@ -64,6 +65,7 @@ conformance!(
     intake_routes_and_dispatches,
     dedup_merges_near_and_recent_reports,
     placeholder_reports_never_merge,
+    photos_are_compared_only_within_one_model,
     contract_capacity_sends_work_to_supervisors,
     idempotency_keys,
     reads,
@@ -95,6 +97,15 @@ fn at(text: &str) -> Timestamp {
 
 /// Imports the sample districts, applies `setup` and loads a pipeline.
 async fn city(store: &SharedStore, setup: &str) -> Pipeline {
+    city_with(store, setup, None).await
+}
+
+/// `city` with a classifier.
+async fn city_with(
+    store: &SharedStore,
+    setup: &str,
+    classifier: Option<Arc<dyn Classifier>>,
+) -> Pipeline {
     let now = at("2025-01-01T00:00:00Z");
     store
         .import_boundaries(&district_import(), &districts(DISTRICTS), now)
@@ -106,7 +117,7 @@ async fn city(store: &SharedStore, setup: &str) -> Pipeline {
 
     Pipeline::load(PipelineParts {
         store: store.clone(),
-        classifier: None,
+        classifier,
         photos: Arc::new(DirPhotoStore::new(
             std::env::temp_dir().join("cityfix-conformance-photos"),
         )),
@@ -180,6 +191,43 @@ fn work_order(intake: &Intake) -> WorkOrderRef {
         } => work_order.clone(),
         other => panic!("no new work order: {other:?}"),
     }
+}
+
+/// Sees a pothole in every photo; its embedding and model follow the photo's
+/// strongest colour: red and green are two directions of one model's space,
+/// blue is green's direction in another model's space.
+struct ColourModels;
+
+#[async_trait::async_trait]
+impl Classifier for ColourModels {
+    async fn classify(&self, photo: &ProcessedPhoto) -> cityfix::classify::Result<Classification> {
+        let mut sums = [0u64; 3];
+        for pixel in photo.model_input.pixels() {
+            for (sum, value) in sums.iter_mut().zip(pixel.0) {
+                *sum += u64::from(value);
+            }
+        }
+        let strongest = (0..3).max_by_key(|&c| sums[c]).unwrap();
+        let (embedding, model) = match strongest {
+            0 => (vec![1.0, 0.0], "model-a"),
+            1 => (vec![0.0, 1.0], "model-a"),
+            _ => (vec![0.0, 1.0], "model-b"),
+        };
+        Ok(Classification {
+            label: "pothole".into(),
+            category: Some("pothole".into()),
+            confidence: 0.99,
+            embedding,
+            model_sha256: model.into(),
+        })
+    }
+}
+
+fn solid_photo(rgb: [u8; 3]) -> bytes::Bytes {
+    let image = image::RgbImage::from_pixel(64, 48, image::Rgb(rgb));
+    let mut out = std::io::Cursor::new(Vec::new());
+    image.write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
+    out.into_inner().into()
 }
 
 /// Metres east of `lon` at latitude `lat`, in degrees.
@@ -408,6 +456,40 @@ mod scenarios {
             format!("{summaries:?}"),
             format!("{:?}", store.events(None).await.unwrap()),
         ]
+    }
+
+    /// Dedup's photo check compares embeddings of one model only: a photo from
+    /// another model's space is no evidence either way, so position decides.
+    pub async fn photos_are_compared_only_within_one_model(store: SharedStore) -> Vec<(bool, u32)> {
+        let classifier: Arc<dyn Classifier> = Arc::new(ColourModels);
+        let pipeline = city_with(&store, SETUP, Some(classifier)).await;
+        let (lat, lon) = (42.385, -71.09);
+        let with_photo = |rgb, received_at| Submission {
+            photo: Some(solid_photo(rgb)),
+            ..report(lat, lon, "pothole", received_at)
+        };
+
+        let red = submit(&pipeline, with_photo([220, 20, 20], "2025-03-04T15:00:00Z")).await;
+        let (first, merged, _) = recorded(&red);
+        assert!(!merged);
+        // Same model, orthogonal embedding: something else at the same spot.
+        let green = submit(&pipeline, with_photo([20, 220, 20], "2025-03-04T15:10:00Z")).await;
+        let (second, merged, _) = recorded(&green);
+        assert!(!merged, "a dissimilar photo of the same model merged");
+        assert_ne!(second, first);
+        // Another model: its embedding says nothing about the others, so the
+        // nearest incident wins, the lower id on a tie (the first), although the
+        // vector equals the second's.
+        let blue = submit(&pipeline, with_photo([20, 20, 220], "2025-03-04T15:20:00Z")).await;
+        let (third, merged, count) = recorded(&blue);
+        assert_eq!((third, merged, count), (first, true, 2));
+        [red, green, blue]
+            .iter()
+            .map(|intake| {
+                let (_, merged, count) = recorded(intake);
+                (merged, count)
+            })
+            .collect()
     }
 
     pub async fn dedup_merges_near_and_recent_reports(store: SharedStore) -> Vec<String> {

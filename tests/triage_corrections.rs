@@ -48,6 +48,7 @@ impl Classifier for ByColour {
                 category: Some("pothole".into()),
                 confidence: 0.95,
                 embedding: vec![1.0, 0.0, 0.0],
+                model_sha256: "by-colour".into(),
             }
         } else {
             Classification {
@@ -55,6 +56,7 @@ impl Classifier for ByColour {
                 category: Some("graffiti".into()),
                 confidence: 0.3,
                 embedding: vec![0.0, 1.0, 0.0],
+                model_sha256: "by-colour".into(),
             }
         })
     }

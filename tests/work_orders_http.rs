@@ -366,6 +366,7 @@ impl Classifier for Sees {
             category: self.category.map(str::to_string),
             confidence: self.confidence,
             embedding: vec![1.0],
+            model_sha256: "sees-one-thing".into(),
         })
     }
 }

@@ -75,6 +75,10 @@ pub struct Classification {
     pub confidence: f32,
     /// Penultimate-layer embedding (L2-normalised), for "same thing?" checks by cosine similarity.
     pub embedding: Vec<f32>,
+    /// Lowercase hex sha256 of the model file. Embeddings of two models live in
+    /// different spaces, even when their lengths agree: they are compared only
+    /// within one model.
+    pub model_sha256: String,
 }
 
 impl Classification {

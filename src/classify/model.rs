@@ -145,6 +145,7 @@ impl OnnxModel {
             category: label.category,
             confidence,
             embedding: l2_normalised(embedding),
+            model_sha256: self.sha256.clone(),
         }
     }
 }

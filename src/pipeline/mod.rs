@@ -348,6 +348,7 @@ impl Pipeline {
                 label: c.label,
                 confidence: c.confidence,
                 embedding: c.embedding,
+                model_sha256: c.model_sha256,
             }),
             triage_reason: decision.triage_reason,
             routing,

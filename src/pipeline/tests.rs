@@ -25,6 +25,7 @@ fn model(label: &str, category: Option<&str>, confidence: f32) -> Classification
         category: category.map(Into::into),
         confidence,
         embedding: vec![0.0; 4],
+        model_sha256: "test-model".into(),
     }
 }
 

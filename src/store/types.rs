@@ -68,6 +68,8 @@ pub struct StoredClassification {
     pub label: String,
     pub confidence: f32,
     pub embedding: Vec<f32>,
+    /// The model that made `embedding` (see `Classification::model_sha256`).
+    pub model_sha256: String,
 }
 
 /// Everything the pipeline decided about one report; the store does the rest.

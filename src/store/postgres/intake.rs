@@ -86,8 +86,8 @@ async fn record_one(conn: &mut PgConnection, plan: ReportPlan) -> Result<RecordO
     }
 }
 
-/// The new report's embedding and those of the candidates' photo reports; nothing
-/// is read when the report has no photo.
+/// The new report's embedding and those of the candidates' photo reports made by
+/// the same model; nothing is read when the report has no photo.
 async fn candidate_photos(
     conn: &mut PgConnection,
     plan: &ReportPlan,
@@ -102,11 +102,16 @@ async fn candidate_photos(
     if ids.is_empty() {
         return Ok(photos);
     }
+    let model = plan
+        .classification
+        .as_ref()
+        .map(|c| c.model_sha256.as_str());
     let rows: Vec<(i64, Vec<f32>)> = sqlx::query_as(
         "SELECT incident_id, embedding FROM reports \
-         WHERE incident_id = ANY($1) AND embedding IS NOT NULL",
+         WHERE incident_id = ANY($1) AND embedding IS NOT NULL AND embedding_model = $2",
     )
     .bind(&ids)
+    .bind(model)
     .fetch_all(&mut *conn)
     .await?;
     for (incident_id, embedding) in rows {
@@ -459,12 +464,12 @@ async fn insert_report(
     let id = sqlx::query_scalar(
         "INSERT INTO reports (source, source_id, fingerprint, received_at, position, \
          accuracy_m, position_source, citizen_category, source_category, category, description, \
-         photo_sha256, model_label, model_confidence, embedding, triage_reason, jurisdiction_id, \
-         containing_jurisdictions, overlap, near_boundary, placeholder, incident_id, \
-         source_closed_at) \
+         photo_sha256, model_label, model_confidence, embedding, embedding_model, triage_reason, \
+         jurisdiction_id, containing_jurisdictions, overlap, near_boundary, placeholder, \
+         incident_id, source_closed_at) \
          VALUES ($1, $2, $3, cityfix_at($4), ST_SetSRID(ST_MakePoint($5, $6), 4326), $7, $8, \
-         $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, \
-         cityfix_at($24)) RETURNING id",
+         $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, \
+         cityfix_at($25)) RETURNING id",
     )
     .bind(&plan.source)
     .bind(&plan.source_id)
@@ -482,6 +487,7 @@ async fn insert_report(
     .bind(classification.map(|c| c.label.clone()))
     .bind(classification.map(|c| c.confidence))
     .bind(classification.map(|c| c.embedding.clone()))
+    .bind(classification.map(|c| c.model_sha256.clone()))
     .bind(&plan.triage_reason)
     .bind(plan.routing.jurisdiction_id)
     .bind(&plan.routing.containing)

@@ -101,7 +101,8 @@ async fn record_one(
 }
 
 /// The new report's embedding and those of the photo reports of every incident
-/// position and time admit; nothing is read when the report has no photo.
+/// position and time admit, made by the same model; nothing is read when the
+/// report has no photo.
 async fn candidate_photos(
     conn: &mut SqliteConnection,
     index: &OpenIncidentIndex,
@@ -116,9 +117,15 @@ async fn candidate_photos(
     if ids.is_empty() {
         return Ok(photos);
     }
+    let model = plan
+        .classification
+        .as_ref()
+        .map(|c| c.model_sha256.as_str());
     let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new(
-        "SELECT incident_id, embedding FROM reports WHERE embedding IS NOT NULL AND incident_id IN (",
+        "SELECT incident_id, embedding FROM reports WHERE embedding IS NOT NULL AND embedding_model = ",
     );
+    sql.push_bind(model);
+    sql.push(" AND incident_id IN (");
     let mut list = sql.separated(", ");
     for id in &ids {
         list.push_bind(*id);
@@ -467,10 +474,11 @@ async fn insert_report(
     let id = sqlx::query_scalar(
         "INSERT INTO reports (source, source_id, fingerprint, received_at_ms, lon, lat, \
          accuracy_m, position_source, citizen_category, source_category, category, description, \
-         photo_sha256, model_label, model_confidence, embedding, triage_reason, jurisdiction_id, \
-         containing_jurisdictions, overlap, near_boundary, placeholder, incident_id, \
-         source_closed_at_ms) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         photo_sha256, model_label, model_confidence, embedding, embedding_model, triage_reason, \
+         jurisdiction_id, containing_jurisdictions, overlap, near_boundary, placeholder, \
+         incident_id, source_closed_at_ms) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         RETURNING id",
     )
     .bind(&plan.source)
     .bind(&plan.source_id)
@@ -488,6 +496,7 @@ async fn insert_report(
     .bind(classification.map(|c| c.label.clone()))
     .bind(classification.map(|c| f64::from(c.confidence)))
     .bind(embedding)
+    .bind(classification.map(|c| c.model_sha256.clone()))
     .bind(&plan.triage_reason)
     .bind(plan.routing.jurisdiction_id)
     .bind(containing)
