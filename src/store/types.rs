@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::dispatch::{Command, Contract, UnassignedReason, WorkOrderState};
-use crate::events::{Actor, Event};
+use crate::events::{Actor, Event, EventKind};
 use crate::incidents::DedupRule;
 use crate::reports::PositionSource;
 use crate::routing::Routing;
@@ -342,6 +342,36 @@ pub struct CategoryCorrection {
     /// The jurisdiction the supervisor watches; the report must lie in it.
     pub supervisor_jurisdiction_id: i64,
     pub at: Timestamp,
+}
+
+impl CategoryCorrection {
+    /// The event both stores append once the correction is written. Tokens carry no
+    /// person's name, so the event names the token id.
+    pub fn event(&self, incident_id: i64, old_category: &str) -> Event {
+        Event {
+            at: self.at,
+            actor: Actor::supervisor(&format!("token {}", self.supervisor_token_id)),
+            kind: EventKind::CategoryCorrected {
+                report_id: self.report_id,
+                incident_id,
+                from: old_category.to_owned(),
+                to: self.category.clone(),
+            },
+        }
+    }
+
+    /// The stored correction, under its row id.
+    pub fn record(&self, id: i64, incident_id: i64, old_category: String) -> CorrectionRecord {
+        CorrectionRecord {
+            id,
+            report_id: self.report_id,
+            incident_id,
+            old_category,
+            new_category: self.category.clone(),
+            supervisor_token_id: self.supervisor_token_id,
+            corrected_at: self.at,
+        }
+    }
 }
 
 /// A stored correction.

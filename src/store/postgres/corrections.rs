@@ -9,10 +9,7 @@ use sqlx::{PgConnection, PgPool, Row};
 
 use super::intake::append_event;
 use super::{instant, ms};
-use crate::events::{Actor, Event, EventKind};
-use crate::store::{
-    CategoryCorrection, CorrectionOutcome, CorrectionRecord, Result, TrainingExample, TriageItem,
-};
+use crate::store::{CategoryCorrection, CorrectionOutcome, Result, TrainingExample, TriageItem};
 
 pub(super) async fn correct(
     pool: &PgPool,
@@ -81,27 +78,12 @@ async fn correct_in(
             .execute(&mut *conn)
             .await?;
     }
-    let event = Event {
-        at: correction.at,
-        actor: Actor::supervisor(&format!("token {}", correction.supervisor_token_id)),
-        kind: EventKind::CategoryCorrected {
-            report_id: correction.report_id,
-            incident_id,
-            from: old_category.clone(),
-            to: correction.category.clone(),
-        },
-    };
-    append_event(conn, &event).await?;
-
-    Ok(CorrectionOutcome::Corrected(CorrectionRecord {
+    append_event(conn, &correction.event(incident_id, &old_category)).await?;
+    Ok(CorrectionOutcome::Corrected(correction.record(
         id,
-        report_id: correction.report_id,
         incident_id,
         old_category,
-        new_category: correction.category.clone(),
-        supervisor_token_id: correction.supervisor_token_id,
-        corrected_at: correction.at,
-    }))
+    )))
 }
 
 pub(super) async fn triage(

@@ -4,17 +4,10 @@ use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use super::intake::append_event;
 use super::{instant, ms};
-use crate::events::{Actor, Event, EventKind};
 use crate::incidents::OpenIncidentIndex;
 use crate::store::{
-    CategoryCorrection, CorrectionOutcome, CorrectionRecord, Result, StoreError, TrainingExample,
-    TriageItem,
+    CategoryCorrection, CorrectionOutcome, Result, StoreError, TrainingExample, TriageItem,
 };
-
-/// Who a correction's event names: tokens carry no person's name, so the token id.
-pub(crate) fn supervisor_actor(token_id: i64) -> Actor {
-    Actor::supervisor(&format!("token {token_id}"))
-}
 
 pub(super) async fn correct(
     pool: &SqlitePool,
@@ -87,27 +80,12 @@ async fn correct_in(
             .execute(&mut *conn)
             .await?;
     }
-    let event = Event {
-        at: correction.at,
-        actor: supervisor_actor(correction.supervisor_token_id),
-        kind: EventKind::CategoryCorrected {
-            report_id: correction.report_id,
-            incident_id,
-            from: old_category.clone(),
-            to: correction.category.clone(),
-        },
-    };
-    append_event(conn, &event).await?;
-
-    Ok(CorrectionOutcome::Corrected(CorrectionRecord {
+    append_event(conn, &correction.event(incident_id, &old_category)).await?;
+    Ok(CorrectionOutcome::Corrected(correction.record(
         id,
-        report_id: correction.report_id,
         incident_id,
         old_category,
-        new_category: correction.category.clone(),
-        supervisor_token_id: correction.supervisor_token_id,
-        corrected_at: correction.at,
-    }))
+    )))
 }
 
 pub(super) async fn triage(
