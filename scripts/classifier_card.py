@@ -47,7 +47,7 @@ def _source_paragraph(m, classes):
     return "\n\n".join(lines)
 
 
-def _similarity_section(m):
+def _similarity_section(m, table):
     """Dedup's photo-check threshold and the pair statistics behind it (scripts/embedding_similarity.py)."""
     title = "## Embedding similarity (dedup's photo check)\n"
     sim = m.get("embedding_similarity")
@@ -61,8 +61,6 @@ def _similarity_section(m):
         (r["pairs"], r["count"], f"{r['p1']:.3f}", f"{r['p5']:.3f}", f"{r['median']:.3f}", f"{r['p95']:.3f}", f"{r['below']:.1%}")
         for r in sim["rows"]
     ]
-    from classifier_report import table
-
     by = {r["pairs"]: r for r in sim["rows"]}
     same, different = by["training, same class"], by["training, different classes"]
     return title + f"""Dedup refuses to merge a report with a photo into an incident whose photos all have a cosine
@@ -326,7 +324,7 @@ table shows how the model does on the city's own photos. Corrected reports witho
 give no example; "no problem visible" cannot be said through a category, so `clean_street`
 gets no new examples this way. Use a fresh `--cache` folder: the cache is keyed to the file list.
 
-{_similarity_section(m)}
+{_similarity_section(m, table)}
 """
 
 

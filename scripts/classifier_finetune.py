@@ -153,7 +153,8 @@ def fine_tune(backbone, cache, photos, labels, n_classes, cfg, seed):
 
 
 def tail_outputs(model, cache, photos, views, batch=64):
-    """(maps float32 [len(views), n, 1280, 7, 7] as float16, mids [len(views), n, 704]) for `photos`."""
+    """Per view in `views`: the tail's last feature maps [n, 1280, 7, 7] (float16) and its four
+    stage averages [n, 704] (float32), for `photos`."""
     maps_out, mids_out = [], []
     with torch.no_grad():
         for v in views:
