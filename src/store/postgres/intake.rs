@@ -34,7 +34,8 @@ use crate::store::{RecordOutcome, ReportPlan, Result, StoreError, WorkOrderRef};
 pub(super) async fn record(pool: &PgPool, plans: Vec<ReportPlan>) -> Result<Vec<RecordOutcome>> {
     let mut tx = pool.begin().await?;
     locks::acquire(&mut tx, &locks::lock_set(&plans)).await?;
-    lock_contracts(&mut tx, &plans).await?;
+    let contracts = plans.iter().flat_map(|plan| plan.candidates.iter());
+    lock_contracts(&mut tx, contracts.map(|contract| contract.id)).await?;
 
     let mut outcomes = Vec::with_capacity(plans.len());
     for plan in plans {
@@ -44,11 +45,13 @@ pub(super) async fn record(pool: &PgPool, plans: Vec<ReportPlan>) -> Result<Vec<
     Ok(outcomes)
 }
 
-async fn lock_contracts(conn: &mut PgConnection, plans: &[ReportPlan]) -> Result<()> {
-    let mut ids: Vec<i64> = plans
-        .iter()
-        .flat_map(|plan| plan.candidates.iter().map(|contract| contract.id))
-        .collect();
+/// Locks contract rows in id order, the one order intake and reassignment both
+/// take, so that counting a contract's open work orders cannot race or deadlock.
+pub(super) async fn lock_contracts(
+    conn: &mut PgConnection,
+    ids: impl IntoIterator<Item = i64>,
+) -> Result<()> {
+    let mut ids: Vec<i64> = ids.into_iter().collect();
     if ids.is_empty() {
         return Ok(());
     }

@@ -14,7 +14,7 @@ use jiff::Timestamp;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Row};
 
-use super::intake::{append_event, choose, open_counts, save_state};
+use super::intake::{append_event, choose, lock_contracts, open_counts, save_state};
 use super::{instant, ms, reads};
 use crate::dispatch::{Assignment, Command, Contract, WorkOrderState};
 use crate::events::{Actor, Event, EventKind};
@@ -156,7 +156,11 @@ async fn load(conn: &mut PgConnection, id: i64) -> Result<Stored> {
 pub(super) async fn change(pool: &PgPool, change: WorkOrderChange) -> Result<ChangeOutcome> {
     let mut tx = pool.begin().await?;
     let stored = load(&mut tx, change.work_order_id).await?;
-    lock_contracts(&mut tx, &change.candidates).await?;
+    lock_contracts(
+        &mut tx,
+        change.candidates.iter().map(|contract| contract.id),
+    )
+    .await?;
     let mut state = stored.state;
     let at = change.at.max(stored.last_event_at);
 
@@ -266,22 +270,6 @@ async fn reassignment(
         )),
         Assignment::Supervisors { .. } => Ok((Command::Reassign { contractor: None }, None)),
     }
-}
-
-/// Locks the contracts a reassignment may choose among, in id order as intake
-/// does, so their open work orders are counted without a race.
-async fn lock_contracts(conn: &mut PgConnection, contracts: &[Contract]) -> Result<()> {
-    let mut ids: Vec<i64> = contracts.iter().map(|contract| contract.id).collect();
-    if ids.is_empty() {
-        return Ok(());
-    }
-    ids.sort_unstable();
-    ids.dedup();
-    sqlx::query("SELECT id FROM contracts WHERE id = ANY($1) ORDER BY id FOR UPDATE")
-        .bind(&ids)
-        .fetch_all(&mut *conn)
-        .await?;
-    Ok(())
 }
 
 async fn record(conn: &mut PgConnection, state: &mut WorkOrderState, event: &Event) -> Result<()> {
