@@ -200,6 +200,10 @@ struct ColourModels;
 
 #[async_trait::async_trait]
 impl Classifier for ColourModels {
+    fn input_px(&self) -> u32 {
+        224
+    }
+
     async fn classify(&self, photo: &ProcessedPhoto) -> cityfix::classify::Result<Classification> {
         let mut sums = [0u64; 3];
         for pixel in photo.model_input.pixels() {

@@ -32,11 +32,26 @@ use support::city::{fixture, sample_store};
 const SUPERVISOR_NORTH: &str = "cfx_test_supervisor_north";
 const SUPERVISOR_SOUTH: &str = "cfx_test_supervisor_south";
 
+/// Not the photo layer's default, so a pipeline that ignored the classifier's input size
+/// would hand this model images it refuses.
+const BY_COLOUR_INPUT_PX: u32 = 48;
+
 struct ByColour;
 
 #[async_trait]
 impl Classifier for ByColour {
+    fn input_px(&self) -> u32 {
+        BY_COLOUR_INPUT_PX
+    }
+
     async fn classify(&self, photo: &ProcessedPhoto) -> cityfix::classify::Result<Classification> {
+        let side = BY_COLOUR_INPUT_PX;
+        if photo.model_input.dimensions() != (side, side) {
+            let (w, h) = photo.model_input.dimensions();
+            return Err(cityfix::classify::ClassifyError::Inference(format!(
+                "image is {w}×{h}, this model takes {side}×{side}"
+            )));
+        }
         let (mut red, mut blue) = (0u64, 0u64);
         for pixel in photo.model_input.pixels() {
             red += u64::from(pixel[0]);

@@ -360,6 +360,10 @@ struct Sees {
 
 #[async_trait::async_trait]
 impl Classifier for Sees {
+    fn input_px(&self) -> u32 {
+        224
+    }
+
     async fn classify(&self, _photo: &ProcessedPhoto) -> cityfix::classify::Result<Classification> {
         Ok(Classification {
             label: self.category.unwrap_or("clean_street").to_string(),

@@ -104,6 +104,9 @@ pub fn cosine_similarity(a: &[f32], b: &[f32]) -> f32 {
 pub trait Classifier: Send + Sync {
     /// Classifies a photo already checked and decoded by [`crate::photos::process`].
     async fn classify(&self, photo: &ProcessedPhoto) -> Result<Classification>;
+
+    /// Side of the square image the classifier takes; the pipeline decodes photos to it.
+    fn input_px(&self) -> u32;
 }
 
 /// Where the model lives and how it runs; part of cityfix's configuration.

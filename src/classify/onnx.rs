@@ -110,6 +110,10 @@ impl Classifier for OnnxClassifier {
     async fn classify(&self, photo: &ProcessedPhoto) -> Result<Classification> {
         self.classify_image(Arc::clone(&photo.model_input)).await
     }
+
+    fn input_px(&self) -> u32 {
+        self.input_px
+    }
 }
 
 /// Takes the first job (blocking), then everything already waiting up to `max_batch`.

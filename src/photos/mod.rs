@@ -76,7 +76,8 @@ pub struct PhotoLimits {
     pub min_bytes_per_megapixel: u64,
     /// Long side of the stored, stripped copy; larger photos are reduced to it.
     pub stored_max_dimension_px: u32,
-    /// Side of the square RGB image handed to the classifier.
+    /// Side of the square RGB image handed to the classifier; a pipeline with a
+    /// classifier takes it from the model.
     pub model_input_px: u32,
     /// JPEG quality of the stored copy (1–100).
     pub stored_jpeg_quality: u8,

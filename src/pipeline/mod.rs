@@ -129,12 +129,16 @@ impl Pipeline {
                 .map(|setup| setup.placeholders.clone())
                 .unwrap_or_default(),
         );
+        let mut photo_limits = parts.photo_limits;
+        if let Some(classifier) = &parts.classifier {
+            photo_limits.model_input_px = classifier.input_px();
+        }
         Ok(Self {
             store: parts.store,
             city: RwLock::new(Arc::new(city)),
             classifier: parts.classifier,
             photos: parts.photos,
-            photo_limits: parts.photo_limits,
+            photo_limits,
             placeholders: Mutex::new(placeholders),
             live: parts.live,
             max_description_chars: parts.max_description_chars,
