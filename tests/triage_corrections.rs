@@ -20,8 +20,8 @@ use tower::ServiceExt;
 use cityfix::analytics::AnalyticsView;
 use cityfix::auth::{Authenticator, Grant, TokenHash};
 use cityfix::classify::{Classification, Classifier, export_training_data, read_labels};
-use cityfix::events::EventKind;
 use cityfix::events::live::LiveFeed;
+use cityfix::events::{Actor, EventKind};
 use cityfix::http::idempotency::IdempotencyCache;
 use cityfix::http::{AppState, Limits};
 use cityfix::photos::{DirPhotoStore, PhotoLimits, PhotoStore, ProcessedPhoto};
@@ -81,6 +81,8 @@ struct Api {
     router: Router,
     store: SharedStore,
     photo_dir: tempfile::TempDir,
+    /// Token id of `SUPERVISOR_NORTH`.
+    north_token_id: i64,
 }
 
 struct Answer {
@@ -92,6 +94,7 @@ async fn api() -> Api {
     let photo_dir = tempfile::tempdir().unwrap();
     let store = sample_store().await;
     let now = jiff::Timestamp::now();
+    let mut token_ids = Vec::new();
     for (secret, name) in [(SUPERVISOR_NORTH, "North"), (SUPERVISOR_SOUTH, "South")] {
         let jurisdiction_id = store
             .jurisdictions()
@@ -101,7 +104,7 @@ async fn api() -> Api {
             .find(|j| j.name == name)
             .unwrap()
             .id;
-        store
+        let id = store
             .insert_token(
                 &TokenHash::of(secret),
                 &Grant::Supervisor { jurisdiction_id },
@@ -109,6 +112,7 @@ async fn api() -> Api {
             )
             .await
             .unwrap();
+        token_ids.push(id);
     }
     let live = LiveFeed::default();
     let pipeline = Pipeline::load(PipelineParts {
@@ -134,6 +138,7 @@ async fn api() -> Api {
         router: cityfix::http::app(state),
         store,
         photo_dir,
+        north_token_id: token_ids[0],
     }
 }
 
@@ -272,6 +277,11 @@ async fn an_unsure_report_waits_in_triage_until_a_supervisor_corrects_it() {
             from: "pothole".into(),
             to: "graffiti".into(),
         }
+    );
+    // Recorded under the same name as the supervisor's steps on work orders.
+    assert_eq!(
+        correction.actor,
+        Actor::supervisor(&format!("token-{}", api.north_token_id))
     );
 
     // A later report of graffiti at the same spot joins the corrected incident.

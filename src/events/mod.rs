@@ -57,6 +57,12 @@ impl Actor {
             supervisor: name.to_string(),
         }
     }
+
+    /// The supervisor behind an API token. Tokens carry no person's name, so every step
+    /// a supervisor takes through the API is recorded under `token-<id>`.
+    pub fn supervisor_token(token_id: i64) -> Self {
+        Self::supervisor(&format!("token-{token_id}"))
+    }
 }
 
 /// The roles actors play.

@@ -345,12 +345,11 @@ pub struct CategoryCorrection {
 }
 
 impl CategoryCorrection {
-    /// The event both stores append once the correction is written. Tokens carry no
-    /// person's name, so the event names the token id.
+    /// The event both stores append once the correction is written.
     pub fn event(&self, incident_id: i64, old_category: &str) -> Event {
         Event {
             at: self.at,
-            actor: Actor::supervisor(&format!("token {}", self.supervisor_token_id)),
+            actor: Actor::supervisor_token(self.supervisor_token_id),
             kind: EventKind::CategoryCorrected {
                 report_id: self.report_id,
                 incident_id,

@@ -53,12 +53,11 @@ pub enum Caller {
 }
 
 impl Caller {
-    /// The actor the event log records. A supervisor token carries no
-    /// person's name, so the token id stands for the person.
+    /// The actor the event log records.
     pub fn actor(&self) -> Actor {
         match self {
             Self::Contractor(slug) => Actor::contractor(slug),
-            Self::Supervisor { token_id, .. } => Actor::supervisor(&format!("token-{token_id}")),
+            Self::Supervisor { token_id, .. } => Actor::supervisor_token(*token_id),
         }
     }
 }
