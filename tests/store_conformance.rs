@@ -375,7 +375,24 @@ mod scenarios {
         assert!(kept.iter().all(|id| ids.contains(id)));
         assert_eq!(kept.len(), smaller.contracts.len());
 
-        vec![format!("{first:?} {again:?}"), format!("{ids:?} {kept:?}")]
+        // Rewriting existing contracts uses up no ids: a contract added after them
+        // takes the next one, in both stores alike.
+        let larger_text = format!(
+            "{SETUP}\n[[contracts]]\nslug = \"other-works\"\ncontractor = \"clean-city\"\n\
+             level = \"district\"\njurisdictions = [\"N1\"]\ncategories = [\"other\"]\n\
+             valid_from = \"2024-01-01\"\ncapacity = 10\n"
+        );
+        let larger = CitySetup::parse(&larger_text, &refs).unwrap();
+        store.apply_setup(&larger, &larger_text, now).await.unwrap();
+        let grown = store.contract_ids(&larger).await.unwrap();
+        assert_eq!(grown[..ids.len()], ids[..]);
+        let next = ids.iter().max().unwrap() + 1;
+        assert_eq!(grown[ids.len()..], [next]);
+
+        vec![
+            format!("{first:?} {again:?}"),
+            format!("{ids:?} {kept:?} {grown:?}"),
+        ]
     }
 
     pub async fn intake_routes_and_dispatches(store: SharedStore) -> Vec<String> {

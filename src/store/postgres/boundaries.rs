@@ -347,13 +347,10 @@ async fn write_categories(conn: &mut PgConnection, setup: &CitySetup) -> Result<
 async fn write_contracts(conn: &mut PgConnection, setup: &CitySetup, now: Timestamp) -> Result<()> {
     let mut kept = Vec::with_capacity(setup.contracts.len());
     for contract in &setup.contracts {
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO contracts (slug, jurisdiction_id, contractor, categories, \
-             valid_from, valid_until, capacity) \
-             VALUES ($1, $2, $3, $4, cityfix_at($5), cityfix_at($6), $7) \
-             ON CONFLICT (slug, jurisdiction_id) DO UPDATE SET contractor = EXCLUDED.contractor, \
-             categories = EXCLUDED.categories, valid_from = EXCLUDED.valid_from, \
-             valid_until = EXCLUDED.valid_until, capacity = EXCLUDED.capacity RETURNING id",
+        let existing: Option<i64> = sqlx::query_scalar(
+            "UPDATE contracts SET contractor = $3, categories = $4, valid_from = cityfix_at($5), \
+             valid_until = cityfix_at($6), capacity = $7 \
+             WHERE slug = $1 AND jurisdiction_id = $2 RETURNING id",
         )
         .bind(&contract.slug)
         .bind(contract.jurisdiction_id)
@@ -362,8 +359,27 @@ async fn write_contracts(conn: &mut PgConnection, setup: &CitySetup, now: Timest
         .bind(ms(contract.valid_from))
         .bind(contract.valid_until.map(ms))
         .bind(i64::from(contract.capacity))
-        .fetch_one(&mut *conn)
+        .fetch_optional(&mut *conn)
         .await?;
+        let id = match existing {
+            Some(id) => id,
+            None => {
+                sqlx::query_scalar(
+                    "INSERT INTO contracts (slug, jurisdiction_id, contractor, categories, \
+                     valid_from, valid_until, capacity) \
+                     VALUES ($1, $2, $3, $4, cityfix_at($5), cityfix_at($6), $7) RETURNING id",
+                )
+                .bind(&contract.slug)
+                .bind(contract.jurisdiction_id)
+                .bind(&contract.contractor)
+                .bind(&contract.categories)
+                .bind(ms(contract.valid_from))
+                .bind(contract.valid_until.map(ms))
+                .bind(i64::from(contract.capacity))
+                .fetch_one(&mut *conn)
+                .await?
+            }
+        };
         kept.push(id);
     }
 
