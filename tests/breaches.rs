@@ -15,6 +15,7 @@ use axum::routing::post;
 use city::{NORTH, SOUTH};
 use cityfix::clock::{Clock, ManualClock};
 use cityfix::dispatch::Command;
+use cityfix::events::live::LiveEventKind;
 use cityfix::events::{Actor, EventKind};
 use cityfix::reports::Submission;
 use cityfix::sla::{DeadlineKind, Webhook};
@@ -210,4 +211,51 @@ async fn replayed_history_raises_no_escalation() {
     clock.advance(SignedDuration::from_hours(24 * 30));
     assert!(scan.scan().await.unwrap().is_empty());
     assert!(seen.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn breaches_reach_the_live_feed_of_their_jurisdiction_and_those_containing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let places = city::set_up(dir.path()).await;
+    let clock = Arc::new(ManualClock::new(jiff::Timestamp::now()));
+    let city = city::open(dir.path()).await;
+    let north = city.report(NORTH, clock.now()).await;
+    let mut listener = city.live.subscribe();
+    let scan = BreachScanner::new(city.store.clone(), clock.clone(), None)
+        .with_live_feed(city.live.clone());
+
+    clock.advance(SignedDuration::from_mins(61));
+    let raised = scan.scan().await.unwrap();
+    assert_eq!(raised.len(), 1);
+    let event = loop {
+        let event = listener.try_recv().expect("a live event for the breach");
+        if event.name() == "deadline_breached" {
+            break event;
+        }
+    };
+    assert_eq!(
+        event.jurisdiction_ids,
+        vec![places.north, places.municipality]
+    );
+    assert_eq!(event.at, clock.now());
+    let LiveEventKind::DeadlineBreached {
+        work_order_id,
+        incident_id,
+        deadline,
+        due_at,
+        contractor,
+        category,
+    } = event.kind
+    else {
+        panic!("not a breach: {event:?}");
+    };
+    assert_eq!(work_order_id, north);
+    assert_eq!(incident_id, raised[0].incident_id);
+    assert_eq!(deadline, DeadlineKind::Response);
+    assert_eq!(due_at, raised[0].due_at);
+    assert_eq!(contractor, raised[0].contractor);
+    assert_eq!(category, raised[0].category);
+
+    assert!(scan.scan().await.unwrap().is_empty());
+    assert!(listener.try_recv().is_err(), "a breach is announced once");
 }

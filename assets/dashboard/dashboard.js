@@ -316,6 +316,13 @@ function listenLive() {
     addLiveItem(`incident #${event.incident_id} is now ${event.status.replace(/_/g, " ")}`);
     debounce("live", () => refreshAfterLive().catch(showError), REFRESH_AFTER_LIVE_MS);
   });
+  source.addEventListener("deadline_breached", (message) => {
+    const event = JSON.parse(message.data);
+    const holder = event.contractor ? event.contractor : "the supervisors' queue";
+    addLiveItem(`${new Date(event.at).toLocaleString()} · work order #${event.work_order_id} (${holder}) ` +
+      `missed its ${event.deadline} deadline, due ${new Date(event.due_at).toLocaleString()}`);
+    debounce("live", () => refreshAfterLive().catch(showError), REFRESH_AFTER_LIVE_MS);
+  });
 }
 
 async function refreshAfterLive() {

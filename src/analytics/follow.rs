@@ -111,6 +111,8 @@ async fn apply(view: &AnalyticsView, store: &SharedStore, event: LiveEvent) -> R
         } => {
             view.write().set_status(incident_id, &status)?;
         }
+        // A breach changes no report's status; the figures read it from the store.
+        LiveEventKind::DeadlineBreached { .. } => {}
     }
     Ok(())
 }

@@ -50,7 +50,7 @@ pub(super) async fn run(global: &GlobalConfig, config: &ServeConfig) -> Result<(
         tracing::warn!("no set-up applied: reports are refused until `cityfix setup apply` runs");
     }
 
-    let scanner = breach_scanner(store.clone(), config)?;
+    let scanner = breach_scanner(store.clone(), config)?.with_live_feed(live.clone());
     let (stop_scanner, scanner_stopped) = tokio::sync::oneshot::channel::<()>();
     let scanner_task = tokio::spawn(scanner.run(SCAN_INTERVAL, async move {
         let _ = scanner_stopped.await;

@@ -1,7 +1,8 @@
-//! The live feed: new reports and status changes, as they happen, for the
-//! supervisors' dashboard stream.
+//! The live feed: new reports, status changes and missed deadlines, as they
+//! happen, for the supervisors' dashboard stream.
 //!
-//! Producers (the intake pipeline, the work-order transitions) publish into a
+//! Producers (the intake pipeline, the work-order transitions, the breach
+//! scanner) publish into a
 //! tokio broadcast channel; each open dashboard stream subscribes. Publishing
 //! never blocks and never fails for lack of listeners. A listener that falls
 //! more than the channel's capacity behind is told how many events it missed.
@@ -9,6 +10,8 @@
 use jiff::Timestamp;
 use serde::Serialize;
 use tokio::sync::broadcast;
+
+use crate::sla::DeadlineKind;
 
 /// Events kept for slow listeners before they start missing some.
 pub const DEFAULT_LIVE_CAPACITY: usize = 1024;
@@ -43,6 +46,16 @@ pub enum LiveEventKind {
         work_order_id: Option<i64>,
         status: String,
     },
+    /// A work order missed a deadline and was escalated (once per order and deadline).
+    DeadlineBreached {
+        incident_id: i64,
+        work_order_id: i64,
+        category: String,
+        /// The contractor holding the order; `None` when it waits for a supervisor.
+        contractor: Option<String>,
+        deadline: DeadlineKind,
+        due_at: Timestamp,
+    },
 }
 
 impl LiveEvent {
@@ -51,6 +64,7 @@ impl LiveEvent {
         match self.kind {
             LiveEventKind::ReportAccepted { .. } => "report_accepted",
             LiveEventKind::StatusChanged { .. } => "status_changed",
+            LiveEventKind::DeadlineBreached { .. } => "deadline_breached",
         }
     }
 }

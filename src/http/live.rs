@@ -12,10 +12,11 @@ use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use crate::auth::Supervisor;
 use crate::events::live::{LiveEvent, LiveFeed};
 
-/// Streams new reports and status changes in the supervisor's jurisdiction.
+/// Streams new reports, status changes and missed deadlines in the supervisor's
+/// jurisdiction.
 ///
-/// Each SSE event is named after its kind (`report_accepted`,
-/// `status_changed`) and carries the event as JSON. A listener that fell
+/// Each SSE event is named after its kind (`report_accepted`, `status_changed`,
+/// `deadline_breached`) and carries the event as JSON. A listener that fell
 /// behind gets a `lagged` event saying how many events it missed.
 pub async fn stream(
     supervisor: Supervisor,

@@ -1,7 +1,7 @@
 //! The breach scanner: a background task of `cityfix serve` that, every
 //! [`SCAN_INTERVAL`], claims the deadlines that passed without their step and
-//! escalates them (events and the overdue queue in the store, then the
-//! webhook POST).
+//! escalates them (events and the overdue queue in the store, then the live
+//! feed and the webhook POST).
 //!
 //! Exactly once: the store claims each (work order, deadline) with a unique
 //! breach row in the transaction that appends the events, so a second
@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::Clock;
+use crate::events::live::{LiveEvent, LiveEventKind, LiveFeed};
 use crate::sla::{EscalationNotice, Webhook};
 use crate::store::{SharedStore, StoreError};
 
@@ -35,6 +36,7 @@ pub struct BreachScanner {
     store: SharedStore,
     clock: Arc<dyn Clock>,
     webhook: Option<Webhook>,
+    live: Option<LiveFeed>,
 }
 
 impl BreachScanner {
@@ -43,7 +45,15 @@ impl BreachScanner {
             store,
             clock,
             webhook,
+            live: None,
         }
+    }
+
+    /// Also tells the supervisors' live feed about every breach raised.
+    #[must_use]
+    pub fn with_live_feed(mut self, live: LiveFeed) -> Self {
+        self.live = Some(live);
+        self
     }
 
     /// One pass: claims every breach due now, batch by batch, and posts each
@@ -65,6 +75,7 @@ impl BreachScanner {
                     due_at = %notice.due_at,
                     "deadline breached; escalated"
                 );
+                self.publish(notice).await;
                 self.notify(notice).await;
             }
             raised.extend(batch);
@@ -72,6 +83,35 @@ impl BreachScanner {
                 return Ok(raised);
             }
         }
+    }
+
+    /// Puts the breach on the live feed, for the supervisors of the order's
+    /// jurisdiction and of those containing it.
+    async fn publish(&self, notice: &EscalationNotice) {
+        let Some(live) = &self.live else {
+            return;
+        };
+        let scope = match self.store.work_order(notice.work_order_id).await {
+            Ok(Some(detail)) => detail.scope,
+            outcome => {
+                if let Err(err) = outcome {
+                    tracing::warn!(work_order.id = notice.work_order_id, error = %err, "work order not read; the breach reaches its own jurisdiction's feed only");
+                }
+                notice.jurisdiction_id.into_iter().collect()
+            }
+        };
+        live.publish(LiveEvent {
+            jurisdiction_ids: scope,
+            at: notice.detected_at,
+            kind: LiveEventKind::DeadlineBreached {
+                incident_id: notice.incident_id,
+                work_order_id: notice.work_order_id,
+                category: notice.category.clone(),
+                contractor: notice.contractor.clone(),
+                deadline: notice.deadline,
+                due_at: notice.due_at,
+            },
+        });
     }
 
     async fn notify(&self, notice: &EscalationNotice) {
