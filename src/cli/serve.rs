@@ -59,8 +59,10 @@ pub(super) async fn run(global: &GlobalConfig, config: &ServeConfig) -> Result<(
     let analytics = AnalyticsView::start(store.clone(), &live)
         .await
         .context("building the analytics view")?;
+    let pipeline = Arc::new(pipeline);
+    reload_on_hangup(pipeline.clone());
     let state = AppState {
-        pipeline: Arc::new(pipeline),
+        pipeline,
         auth: Authenticator::new(store.clone()),
         live,
         analytics,
@@ -127,6 +129,38 @@ fn load_classifier(config: &ServeConfig) -> Option<Arc<dyn Classifier>> {
             None
         }
     }
+}
+
+/// On SIGHUP, reads the boundaries and the set-up again, so that `boundaries import`
+/// and `setup apply` take effect without a restart. A reload that fails leaves the
+/// state in force as it was.
+fn reload_on_hangup(pipeline: Arc<Pipeline>) {
+    let mut hangups = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(hangups) => hangups,
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot listen for SIGHUP: restart to reload the set-up");
+            return;
+        }
+    };
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            match pipeline.reload().await {
+                Ok(()) => {
+                    let city = pipeline.city();
+                    tracing::info!(
+                        jurisdictions = city.router().len(),
+                        city = city
+                            .setup()
+                            .map_or("(no set-up applied)", |s| s.city.as_str()),
+                        "boundaries and set-up reloaded"
+                    );
+                }
+                Err(err) => {
+                    tracing::error!(error = %err, "reload failed; the previous boundaries and set-up stay in force");
+                }
+            }
+        }
+    });
 }
 
 async fn shutdown_signal() {

@@ -48,6 +48,11 @@ impl PlaceholderDetector {
         }
     }
 
+    /// Replaces the set-up's placeholders; what was learnt from reports stays.
+    pub fn set_known(&mut self, known: Vec<PlaceholderSpec>) {
+        self.known = known;
+    }
+
     /// Counts a report at `point` and says whether it sits on a placeholder.
     pub fn observe(&mut self, point: Point<f64>, category: &str) -> Option<PlaceholderHit> {
         if let Some(known) = self

@@ -157,9 +157,18 @@ impl Pipeline {
             .clone()
     }
 
-    /// Reloads jurisdictions and set-up after they changed in the store.
+    /// Reloads jurisdictions and set-up after they changed in the store. Reports
+    /// already being planned finish on the state they started with.
     pub async fn reload(&self) -> Result<(), IntakeError> {
         let city = CityState::load(self.store.as_ref()).await?;
+        let known = city
+            .setup()
+            .map(|setup| setup.placeholders.clone())
+            .unwrap_or_default();
+        self.placeholders
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .set_known(known);
         *self
             .city
             .write()

@@ -1,0 +1,153 @@
+//! A running `cityfix serve` takes up a set-up applied after it started when it
+//! receives SIGHUP: reports refused for want of a set-up are accepted afterwards,
+//! with no restart. A real process on the embedded store.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn cityfix(data_dir: &Path, args: &[&str]) {
+    let output = Command::new(env!("CARGO_BIN_EXE_cityfix"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "cityfix {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn start_server(data_dir: &Path) -> Server {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(env!("CARGO_BIN_EXE_cityfix"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["serve", "--no-classifier", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+async fn wait_until_up(client: &reqwest::Client, server: &mut Server) {
+    let started = Instant::now();
+    loop {
+        if let Ok(answer) = client.get(format!("{}/healthz", server.base)).send().await
+            && answer.status().is_success()
+        {
+            return;
+        }
+        if let Some(status) = server.child.try_wait().unwrap() {
+            panic!("the server exited early: {status}");
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the server did not come up"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn file_pothole(client: &reqwest::Client, server: &Server) -> StatusCode {
+    let body = serde_json::json!({ "lat": 42.371972, "lon": -71.090056, "category": "pothole" });
+    client
+        .post(format!("{}/api/v1/reports", server.base))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn sighup_takes_up_a_set_up_applied_while_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    cityfix(
+        dir.path(),
+        &[
+            "boundaries",
+            "import",
+            "fixtures/boundaries/sample_districts.geojson",
+            "--level",
+            "district",
+            "--id-field",
+            "code",
+            "--name-field",
+            "name",
+            "--tz",
+            "America/New_York",
+        ],
+    );
+    let mut server = start_server(dir.path());
+    let client = reqwest::Client::new();
+    wait_until_up(&client, &mut server).await;
+    assert_eq!(
+        file_pothole(&client, &server).await,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "no set-up yet"
+    );
+
+    cityfix(
+        dir.path(),
+        &["setup", "apply", "fixtures/sample/setup.toml"],
+    );
+    assert_eq!(
+        file_pothole(&client, &server).await,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the set-up is read at start or on SIGHUP only"
+    );
+
+    let hup = Command::new("kill")
+        .args(["-HUP", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    let started = Instant::now();
+    loop {
+        let status = file_pothole(&client, &server).await;
+        if status == StatusCode::CREATED {
+            break;
+        }
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the server did not reload after SIGHUP"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "SIGHUP must not stop the server"
+    );
+}
