@@ -611,3 +611,41 @@ async fn duplicate_fields_oversized_json_and_absurd_accuracy_are_refused() {
         vague.error_message()
     );
 }
+
+#[tokio::test]
+async fn the_incident_list_pages_through_next_links() {
+    let api = api().await;
+    // Five potholes 200 m apart: five incidents.
+    let mut filed = Vec::new();
+    for step in 0..5 {
+        let body = json!({ "lat": 42.372 + f64::from(step) * 0.002, "lon": -71.09, "category": "pothole" });
+        let answer = api.post_json(&body.to_string()).await;
+        assert_eq!(answer.status, StatusCode::CREATED);
+        filed.push(answer.json()["incident_id"].as_i64().unwrap());
+    }
+    filed.reverse();
+
+    let mut seen = Vec::new();
+    let mut url = "/api/v1/incidents?category=pothole&limit=2".to_owned();
+    for _ in 0..5 {
+        let page = api.get(&url).await.json();
+        let features = page["features"].as_array().unwrap();
+        seen.extend(features.iter().map(|f| f["id"].as_i64().unwrap()));
+        match page["next"].as_str() {
+            Some(next) => {
+                assert_eq!(features.len(), 2, "only a full page links to the next");
+                assert!(
+                    next.contains("category=pothole") && next.contains("limit=2"),
+                    "{next}"
+                );
+                url = next.to_owned();
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen, filed, "newest first, each incident once");
+
+    let bad = api.get("/api/v1/incidents?before=soon").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.error_message().contains("before"), "{}", bad.error_message());
+}

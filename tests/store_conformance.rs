@@ -826,10 +826,31 @@ mod scenarios {
             ..all.clone()
         };
         assert!(store.incidents(&closed).await.unwrap().is_empty());
-        let one = IncidentQuery { limit: 1, ..all };
+        let one = IncidentQuery {
+            limit: 1,
+            ..all.clone()
+        };
         let newest = store.incidents(&one).await.unwrap();
         assert_eq!(newest.len(), 1);
         assert_eq!(newest[0].id, everything[0].id);
+        // Pages of two, each after the last id of the one before, list everything once.
+        let mut paged = Vec::new();
+        let mut before_id = None;
+        loop {
+            let page = IncidentQuery {
+                limit: 2,
+                before_id,
+                ..all.clone()
+            };
+            let page = store.incidents(&page).await.unwrap();
+            paged.extend(page.iter().map(|i| i.id));
+            match page.last() {
+                Some(last) if page.len() == 2 => before_id = Some(last.id),
+                _ => break,
+            }
+        }
+        let ids: Vec<i64> = everything.iter().map(|i| i.id).collect();
+        assert_eq!(paged, ids);
 
         let first_order = everything.last().unwrap().work_order_id.unwrap();
         let its_events = store.events(Some(first_order)).await.unwrap();

@@ -1,7 +1,7 @@
 //! `GET /api/v1/incidents` (GeoJSON) and `GET /api/v1/jurisdictions`.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use geojson::{Feature, FeatureCollection, Geometry, GeometryValue, JsonObject};
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +21,8 @@ pub struct IncidentParams {
     /// A work order status, or `open` for all not closed.
     status: Option<String>,
     jurisdiction: Option<i64>,
+    /// Only incidents with a lower id (the `next` link of the page before).
+    before: Option<i64>,
     limit: Option<usize>,
 }
 
@@ -37,18 +39,38 @@ const STATUSES: [&str; 10] = [
     "unassigned",
 ];
 
-/// Incidents in a box as a GeoJSON FeatureCollection, newest first.
+/// Incidents in a box as a GeoJSON FeatureCollection, newest first. A full page
+/// carries `next`: the same query for the incidents after its last one.
 pub async fn list(
     State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
     ApiQuery(params): ApiQuery<IncidentParams>,
 ) -> ApiResult<Json<FeatureCollection>> {
     let query = incident_query(params, state.limits.max_incidents_per_page)?;
     let incidents = state.pipeline.store().incidents(&query).await?;
+    let foreign_members = match incidents.last() {
+        Some(last) if incidents.len() == query.limit => {
+            let next = next_page(raw.as_deref().unwrap_or(""), last.id);
+            Some(JsonObject::from_iter([("next".to_owned(), next.into())]))
+        }
+        _ => None,
+    };
     Ok(Json(FeatureCollection {
         bbox: None,
         features: incidents.iter().map(incident_feature).collect(),
-        foreign_members: None,
+        foreign_members,
     }))
+}
+
+/// The list's URL with `query` as it was but `before` set to `last_id`.
+fn next_page(query: &str, last_id: i64) -> String {
+    let mut pairs: Vec<&str> = query
+        .split('&')
+        .filter(|pair| !pair.is_empty() && !pair.starts_with("before="))
+        .collect();
+    let before = format!("before={last_id}");
+    pairs.push(&before);
+    format!("/api/v1/incidents?{}", pairs.join("&"))
 }
 
 fn incident_query(params: IncidentParams, max_limit: usize) -> ApiResult<IncidentQuery> {
@@ -74,6 +96,7 @@ fn incident_query(params: IncidentParams, max_limit: usize) -> ApiResult<Inciden
         category: params.category,
         status: params.status,
         jurisdiction_id: params.jurisdiction,
+        before_id: params.before,
         limit: params.limit.unwrap_or(max_limit).clamp(1, max_limit),
     })
 }

@@ -144,6 +144,8 @@ pub struct IncidentQuery {
     /// A work order status, or `open` for every not-yet-closed one.
     pub status: Option<String>,
     pub jurisdiction_id: Option<i64>,
+    /// Only incidents with a lower id: the next page after one that ended there.
+    pub before_id: Option<i64>,
     pub limit: usize,
 }
 

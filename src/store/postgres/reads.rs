@@ -107,6 +107,9 @@ pub(super) async fn incidents(pool: &PgPool, query: &IncidentQuery) -> Result<Ve
         sql.push(" AND i.jurisdiction_id = ")
             .push_bind(jurisdiction_id);
     }
+    if let Some(before_id) = query.before_id {
+        sql.push(" AND i.id < ").push_bind(before_id);
+    }
     match query.status.as_deref() {
         Some("open") => {
             sql.push(" AND COALESCE(w.status, '') <> 'closed'");

@@ -92,6 +92,9 @@ pub(super) async fn incidents(
         sql.push(" AND i.jurisdiction_id = ")
             .push_bind(jurisdiction_id);
     }
+    if let Some(before_id) = query.before_id {
+        sql.push(" AND i.id < ").push_bind(before_id);
+    }
     match query.status.as_deref() {
         Some("open") => {
             sql.push(" AND COALESCE(w.status, '') <> 'closed'");
