@@ -647,5 +647,9 @@ async fn the_incident_list_pages_through_next_links() {
 
     let bad = api.get("/api/v1/incidents?before=soon").await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
-    assert!(bad.error_message().contains("before"), "{}", bad.error_message());
+    assert!(
+        bad.error_message().contains("before"),
+        "{}",
+        bad.error_message()
+    );
 }

@@ -318,3 +318,122 @@ async fn concurrent_scanners_claim_each_breach_once() {
             .unwrap();
     assert_eq!(escalations, i64::from(orders) * 2);
 }
+
+/// The next SSE event of `answer` (name and JSON data), skipping keep-alives;
+/// fails after `wait`.
+async fn next_event(
+    answer: &mut reqwest::Response,
+    buffer: &mut String,
+    wait: Duration,
+) -> (String, serde_json::Value) {
+    let deadline = Instant::now() + wait;
+    loop {
+        if let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            let field = |name: &str| {
+                block
+                    .lines()
+                    .find_map(|line| line.strip_prefix(name).map(str::trim))
+                    .map(str::to_owned)
+            };
+            if let (Some(name), Some(data)) = (field("event:"), field("data:")) {
+                return (name, serde_json::from_str(&data).unwrap());
+            }
+            continue;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        let chunk = tokio::time::timeout(left, answer.chunk())
+            .await
+            .expect("no live event in time")
+            .unwrap()
+            .expect("the stream ended");
+        buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_report_filed_at_one_server_reaches_the_live_feed_of_every_server_once() {
+    let Some(url) = pg::test_database_url() else {
+        return;
+    };
+    let scoped = pg::fresh_schema(&url, "live_relay").await;
+    prepare_city(&scoped).await;
+    let store = open(&scoped).await;
+    let north = store
+        .jurisdictions()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|j| j.name == "North")
+        .unwrap()
+        .id;
+    let secret = "cfx_test_live_relay_supervisor";
+    store
+        .insert_token(
+            &cityfix::auth::TokenHash::of(secret),
+            &cityfix::auth::Grant::Supervisor {
+                jurisdiction_id: north,
+            },
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+
+    let data = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::new();
+    let mut servers = [
+        start_server(&scoped, &data.path().join("a")),
+        start_server(&scoped, &data.path().join("b")),
+    ];
+    for server in &mut servers {
+        wait_until_up(&client, server).await;
+    }
+    let mut streams = Vec::new();
+    for server in &servers {
+        let answer = client
+            .get(format!("{}/api/v1/events/stream", server.base))
+            .bearer_auth(secret)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200);
+        streams.push((answer, String::new()));
+    }
+    // Both listeners are subscribed before anything is filed.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let mut filed = Vec::new();
+    for (step, server) in [&servers[0], &servers[0], &servers[1]]
+        .into_iter()
+        .enumerate()
+    {
+        let body = serde_json::json!({
+            "lat": 42.372 + step as f64 * 0.002,
+            "lon": -71.09,
+            "category": "pothole",
+        });
+        let answer = client
+            .post(format!("{}/api/v1/reports", server.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 201);
+        let view: serde_json::Value = answer.json().await.unwrap();
+        filed.push(view["id"].as_i64().unwrap());
+    }
+
+    // Each stream sees every report once, whichever server filed it, and no
+    // echo of its own: the three report_accepted events are the three reports.
+    for (n, (answer, buffer)) in streams.iter_mut().enumerate() {
+        let mut seen = Vec::new();
+        while seen.len() < filed.len() {
+            let (name, data) = next_event(answer, buffer, Duration::from_secs(10)).await;
+            if name == "report_accepted" {
+                seen.push(data["report_id"].as_i64().unwrap());
+            }
+        }
+        seen.sort_unstable();
+        assert_eq!(seen, filed, "the live feed of server {n}");
+    }
+}

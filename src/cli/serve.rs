@@ -25,6 +25,15 @@ pub(super) async fn run(global: &GlobalConfig, config: &ServeConfig) -> Result<(
     let classifier = load_classifier(config);
     let limits = Limits::default();
     let live = LiveFeed::default();
+    match store.relay_live_feed(&live).await {
+        Ok(Some(channel)) => {
+            tracing::info!(%channel, "live feed shared with the other processes on this database");
+        }
+        Ok(None) => {}
+        Err(err) => {
+            tracing::warn!(error = %err, "live feed not shared: supervisors see this process's events only");
+        }
+    }
     let pipeline = Pipeline::load(PipelineParts {
         store: store.clone(),
         classifier,

@@ -7,17 +7,22 @@
 //! never blocks and never fails for lack of listeners. A listener that falls
 //! more than the channel's capacity behind is told how many events it missed.
 
+use std::sync::{Arc, OnceLock};
+
 use jiff::Timestamp;
-use serde::Serialize;
-use tokio::sync::broadcast;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{broadcast, mpsc};
 
 use crate::sla::DeadlineKind;
 
 /// Events kept for slow listeners before they start missing some.
 pub const DEFAULT_LIVE_CAPACITY: usize = 1024;
 
+/// Events waiting to be relayed to the other processes before new ones are dropped.
+const RELAY_CAPACITY: usize = 1024;
+
 /// One thing that happened, with the jurisdictions it concerns.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LiveEvent {
     /// The owning jurisdiction first, then those containing it (other levels);
     /// a supervisor sees the event when its jurisdiction is among them.
@@ -29,7 +34,7 @@ pub struct LiveEvent {
 }
 
 /// What happened.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LiveEventKind {
     /// A report was accepted (and merged into, or opened, an incident).
@@ -70,9 +75,15 @@ impl LiveEvent {
 }
 
 /// The sending side of the live feed; cheap to clone and share.
+///
+/// Several processes on one database each have their own feed. A feed with a
+/// relay (see [`LiveFeed::relay`]) also hands what this process publishes to it,
+/// and events from the other processes come back in through
+/// [`LiveFeed::publish_relayed`], which does not relay them again.
 #[derive(Debug, Clone)]
 pub struct LiveFeed {
     sender: broadcast::Sender<LiveEvent>,
+    relay: Arc<OnceLock<mpsc::Sender<LiveEvent>>>,
 }
 
 impl Default for LiveFeed {
@@ -85,17 +96,40 @@ impl LiveFeed {
     /// A feed that keeps up to `capacity` events for slow listeners.
     pub fn new(capacity: usize) -> Self {
         let (sender, _) = broadcast::channel(capacity.max(1));
-        Self { sender }
+        Self {
+            sender,
+            relay: Arc::default(),
+        }
     }
 
-    /// Hands `event` to every current listener; returns how many there were.
+    /// Hands `event` to every current listener, and to the relay when there is
+    /// one; returns how many listeners there were.
     pub fn publish(&self, event: LiveEvent) -> usize {
+        if let Some(relay) = self.relay.get()
+            && relay.try_send(event.clone()).is_err()
+        {
+            tracing::warn!(
+                "live relay full or closed: an event reaches this process's listeners only"
+            );
+        }
+        self.sender.send(event).unwrap_or(0)
+    }
+
+    /// Hands an event another process published to this process's listeners.
+    pub fn publish_relayed(&self, event: LiveEvent) -> usize {
         self.sender.send(event).unwrap_or(0)
     }
 
     /// A new listener, receiving events published from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
         self.sender.subscribe()
+    }
+
+    /// The events this process publishes from now on, for a relay to the other
+    /// processes; `None` when a relay already takes them.
+    pub fn relay(&self) -> Option<mpsc::Receiver<LiveEvent>> {
+        let (sender, receiver) = mpsc::channel(RELAY_CAPACITY);
+        self.relay.set(sender).ok().map(|()| receiver)
     }
 }
 

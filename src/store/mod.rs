@@ -26,6 +26,7 @@ use crate::auth::TokenStore;
 use crate::boundaries::ParsedBoundaries;
 use crate::dispatch::TransitionError;
 use crate::events::Event;
+use crate::events::live::LiveFeed;
 use crate::setup::CitySetup;
 use crate::sla::EscalationNotice;
 
@@ -73,6 +74,11 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub trait Store: TokenStore + Send + Sync {
     /// `sqlite` or `postgres`, with the server version, for the startup log.
     async fn describe(&self) -> Result<String>;
+
+    /// Shares this process's live feed with the other processes on the same
+    /// store, both ways; returns what carries it (`None`: nothing to share, or
+    /// shared already).
+    async fn relay_live_feed(&self, feed: &LiveFeed) -> Result<Option<String>>;
 
     /// Stores a boundary file as a new version of its level's jurisdictions;
     /// an unchanged file (same content hash as the level's last import)

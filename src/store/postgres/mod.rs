@@ -10,6 +10,7 @@
 mod boundaries;
 mod corrections;
 mod intake;
+mod live;
 mod locks;
 mod reads;
 mod tokens;
@@ -30,6 +31,7 @@ use super::{
 };
 use crate::boundaries::ParsedBoundaries;
 use crate::events::Event;
+use crate::events::live::LiveFeed;
 use crate::setup::CitySetup;
 use crate::sla::EscalationNotice;
 
@@ -102,6 +104,10 @@ async fn require_postgis(pool: &PgPool, database: &str) -> Result<()> {
 
 #[async_trait]
 impl Store for PgStore {
+    async fn relay_live_feed(&self, feed: &LiveFeed) -> Result<Option<String>> {
+        live::relay(&self.pool, feed).await
+    }
+
     async fn describe(&self) -> Result<String> {
         let (server, postgis): (String, String) = sqlx::query_as(
             "SELECT current_setting('server_version'), \

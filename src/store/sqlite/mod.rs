@@ -35,6 +35,7 @@ use super::{
 use crate::auth::{AuthError, Grant, TokenHash, TokenRecord, TokenStore};
 use crate::boundaries::ParsedBoundaries;
 use crate::events::Event;
+use crate::events::live::LiveFeed;
 use crate::incidents::OpenIncidentIndex;
 use crate::setup::CitySetup;
 use crate::sla::EscalationNotice;
@@ -155,6 +156,12 @@ pub(crate) fn opt_instant(ms: Option<i64>) -> Result<Option<Timestamp>> {
 
 #[async_trait]
 impl Store for SqliteStore {
+    /// One server process holds the intake lock on the file, so its own feed reaches
+    /// every listener: nothing to relay.
+    async fn relay_live_feed(&self, _feed: &LiveFeed) -> Result<Option<String>> {
+        Ok(None)
+    }
+
     async fn describe(&self) -> Result<String> {
         let version: String = sqlx::query_scalar("SELECT sqlite_version()")
             .fetch_one(&self.pool)
