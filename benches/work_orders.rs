@@ -92,7 +92,7 @@ fn breach_scan(c: &mut Criterion) {
         b.iter(|| {
             now += SCAN_EVERY;
             runtime
-                .block_on(store.claim_breaches(now, true, 500))
+                .block_on(store.claim_breaches(now, Some(now + SCAN_EVERY), 500))
                 .unwrap()
                 .len()
         })
@@ -100,7 +100,7 @@ fn breach_scan(c: &mut Criterion) {
     group.bench_function("claim_tick_nothing_due", |b| {
         b.iter(|| {
             runtime
-                .block_on(store.claim_breaches(now, true, 500))
+                .block_on(store.claim_breaches(now, Some(now + SCAN_EVERY), 500))
                 .unwrap()
                 .len()
         })

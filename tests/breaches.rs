@@ -7,6 +7,7 @@
 #[path = "support/work_city.rs"]
 mod city;
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::Json;
@@ -258,4 +259,110 @@ async fn breaches_reach_the_live_feed_of_their_jurisdiction_and_those_containing
 
     assert!(scan.scan().await.unwrap().is_empty());
     assert!(listener.try_recv().is_err(), "a breach is announced once");
+}
+
+/// A webhook receiver that refuses every POST while `refusing` is set.
+async fn flaky_receiver(refusing: Arc<AtomicBool>) -> (String, Seen, Arc<AtomicUsize>) {
+    let seen: Seen = Arc::default();
+    let posts = Arc::new(AtomicUsize::new(0));
+    let (sink, count) = (seen.clone(), posts.clone());
+    let app = axum::Router::new().route(
+        "/hook",
+        post(move |Json(body): Json<serde_json::Value>| async move {
+            count.fetch_add(1, Ordering::SeqCst);
+            if refusing.load(Ordering::SeqCst) {
+                return StatusCode::SERVICE_UNAVAILABLE;
+            }
+            sink.lock().unwrap().push(body);
+            StatusCode::NO_CONTENT
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{address}/hook"), seen, posts)
+}
+
+#[tokio::test]
+async fn refused_and_unsent_notices_are_delivered_later_once() {
+    let dir = tempfile::tempdir().unwrap();
+    city::set_up(dir.path()).await;
+    let refusing = Arc::new(AtomicBool::new(true));
+    let (url, seen, posts) = flaky_receiver(refusing.clone()).await;
+    let clock = Arc::new(ManualClock::new(jiff::Timestamp::now()));
+    let city = city::open(dir.path()).await;
+    let webhook = Webhook::new(&url)
+        .unwrap()
+        .with_retry_pause(std::time::Duration::ZERO);
+    let scan = BreachScanner::new(city.store.clone(), clock.clone(), Some(webhook));
+    let work_order_ids = |seen: &Seen| -> Vec<i64> {
+        let seen = seen.lock().unwrap();
+        seen.iter()
+            .map(|n| n["work_order_id"].as_i64().unwrap())
+            .collect()
+    };
+
+    // The receiver is down when two breaches happen: the first notice's three
+    // quick attempts fail, the second is not tried in that pass, and both wait.
+    let north = city.report(NORTH, clock.now()).await;
+    let south = city.report(SOUTH, clock.now()).await;
+    clock.advance(SignedDuration::from_mins(61));
+    assert_eq!(scan.scan().await.unwrap().len(), 2);
+    assert_eq!(posts.load(Ordering::SeqCst), 3);
+    assert!(scan.scan().await.unwrap().is_empty());
+    assert_eq!(posts.load(Ordering::SeqCst), 3, "not due again yet");
+
+    // Back up: the refused notice is due 30 s on, the untried one once its
+    // two-minute lease has passed; each is delivered once.
+    refusing.store(false, Ordering::SeqCst);
+    clock.advance(SignedDuration::from_secs(31));
+    assert!(scan.scan().await.unwrap().is_empty(), "no new breach");
+    assert_eq!(work_order_ids(&seen).len(), 1);
+    clock.advance(SignedDuration::from_mins(2));
+    scan.scan().await.unwrap();
+    let mut delivered = work_order_ids(&seen);
+    delivered.sort_unstable();
+    assert_eq!(delivered, vec![north, south]);
+    clock.advance(SignedDuration::from_hours(1));
+    scan.scan().await.unwrap();
+    assert_eq!(work_order_ids(&seen).len(), 2);
+
+    // A scanner claims a breach and stops before posting it: once its lease
+    // has passed, any scan posts the notice.
+    let third = city.report(offset(NORTH, 5.0), clock.now()).await;
+    clock.advance(SignedDuration::from_mins(61));
+    let lease = clock.now() + SignedDuration::from_mins(2);
+    let claimed = city
+        .store
+        .claim_breaches(clock.now(), Some(lease), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].work_order_id, third);
+    scan.scan().await.unwrap();
+    assert_eq!(
+        work_order_ids(&seen).len(),
+        2,
+        "leased to the stopped scanner"
+    );
+    clock.advance(SignedDuration::from_mins(3));
+    scan.scan().await.unwrap();
+    let sent: Vec<serde_json::Value> = seen.lock().unwrap().clone();
+    assert_eq!(sent.len(), 3);
+    assert_eq!(sent[2]["work_order_id"], third);
+    assert_eq!(sent[2]["deadline"], "response");
+    assert_eq!(sent[2]["incident_id"], claimed[0].incident_id);
+}
+
+#[test]
+fn notice_retries_back_off_to_an_hour() {
+    use cityfix::work_orders::scanner::{MAX_NOTICE_ATTEMPTS, notice_retry_pause};
+    let pauses: Vec<i64> = (1..MAX_NOTICE_ATTEMPTS)
+        .map(|n| notice_retry_pause(n).as_secs())
+        .collect();
+    assert_eq!(
+        pauses,
+        [30, 60, 120, 240, 480, 960, 1920, 3600, 3600, 3600, 3600]
+    );
+    assert_eq!(notice_retry_pause(u32::MAX).as_secs(), 3600);
 }

@@ -290,7 +290,7 @@ async fn concurrent_scanners_claim_each_breach_once() {
         tokio::spawn(async move {
             let mut claimed = Vec::new();
             loop {
-                let batch = store.claim_breaches(later, false, 3).await.unwrap();
+                let batch = store.claim_breaches(later, None, 3).await.unwrap();
                 if batch.is_empty() {
                     return claimed;
                 }

@@ -22,10 +22,10 @@ use cityfix::photos::{DirPhotoStore, PhotoLimits, ProcessedPhoto};
 use cityfix::pipeline::{Intake, IntakeError, Pipeline, PipelineParts};
 use cityfix::reports::Submission;
 use cityfix::setup::{CitySetup, JurisdictionRef};
-use cityfix::sla::Priority;
+use cityfix::sla::{DeadlineKind, Priority};
 use cityfix::store::{
-    BoundaryImport, IncidentQuery, RecordOutcome, SharedStore, SqliteStore, WorkOrderChange,
-    WorkOrderQuery, WorkOrderRef,
+    BoundaryImport, IncidentQuery, NoticeDelivery, RecordOutcome, SharedStore, SqliteStore,
+    WorkOrderChange, WorkOrderQuery, WorkOrderRef,
 };
 use jiff::Timestamp;
 
@@ -71,6 +71,7 @@ conformance!(
     reads,
     tokens,
     work_order_lifecycle_and_breaches,
+    breach_notices_wait_until_delivered,
 );
 
 fn districts(text: &str) -> ParsedBoundaries {
@@ -977,7 +978,7 @@ mod scenarios {
 
         let later = now + jiff::SignedDuration::from_hours(24 * 30);
         let mut claimed: Vec<(i64, String)> = store
-            .claim_breaches(later, false, 100)
+            .claim_breaches(later, None, 100)
             .await
             .unwrap()
             .iter()
@@ -998,7 +999,7 @@ mod scenarios {
         assert_eq!(claimed, expected);
         assert!(
             store
-                .claim_breaches(later, false, 100)
+                .claim_breaches(later, None, 100)
                 .await
                 .unwrap()
                 .is_empty()
@@ -1028,5 +1029,95 @@ mod scenarios {
             format!("{kinds:?}"),
             format!("{:?}", bounced.scope),
         ]
+    }
+
+    /// A breach's webhook notice stays due until it is delivered: leased to the
+    /// claimer, due again after a failure, never again once delivered.
+    pub async fn breach_notices_wait_until_delivered(store: SharedStore) -> Vec<String> {
+        let pipeline = city(&store, SETUP).await;
+        let now = Timestamp::now();
+        let fresh = |lat: f64, lon: f64| Submission {
+            received_at: Some(now),
+            ..report(lat, lon, "pothole", "2025-03-04T15:00:00Z")
+        };
+        let id = work_order(&submit(&pipeline, fresh(42.385, -71.09)).await).id;
+        // A month on, both deadlines have passed, whatever the calendar.
+        let month = now + jiff::SignedDuration::from_hours(24 * 30);
+        let minutes = |m: i64| month + jiff::SignedDuration::from_mins(m);
+        let pending = |at: Timestamp| {
+            let store = store.clone();
+            async move {
+                let mut due: Vec<_> = store
+                    .claim_pending_notices(at, at + jiff::SignedDuration::from_mins(2), 10)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|p| {
+                        (
+                            p.notice.work_order_id,
+                            p.notice.deadline.as_str(),
+                            p.attempts,
+                        )
+                    })
+                    .collect();
+                due.sort_unstable();
+                due
+            }
+        };
+
+        let claimed = store
+            .claim_breaches(minutes(0), Some(minutes(2)), 10)
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 2);
+        assert!(
+            pending(minutes(1)).await.is_empty(),
+            "leased to the claimer"
+        );
+        // The claimer never said how it went: due again once the lease is over.
+        let second = pending(minutes(3)).await;
+        assert_eq!(second, vec![(id, "resolution", 2), (id, "response", 2)]);
+        assert!(pending(minutes(4)).await.is_empty(), "leased again");
+        store
+            .record_notice_delivery(
+                id,
+                DeadlineKind::Resolution,
+                NoticeDelivery::Delivered { at: minutes(4) },
+            )
+            .await
+            .unwrap();
+        store
+            .record_notice_delivery(
+                id,
+                DeadlineKind::Response,
+                NoticeDelivery::Failed {
+                    retry_at: Some(minutes(10)),
+                },
+            )
+            .await
+            .unwrap();
+        assert!(pending(minutes(9)).await.is_empty());
+        let third = pending(minutes(10)).await;
+        assert_eq!(third, vec![(id, "response", 3)]);
+        store
+            .record_notice_delivery(
+                id,
+                DeadlineKind::Response,
+                NoticeDelivery::Failed { retry_at: None },
+            )
+            .await
+            .unwrap();
+        assert!(pending(minutes(60 * 24)).await.is_empty(), "given up");
+
+        // Claimed by a scanner without a webhook: no notice is ever due.
+        submit(&pipeline, fresh(42.387, -71.05)).await;
+        let unsent = store
+            .claim_breaches(minutes(60 * 24), None, 10)
+            .await
+            .unwrap();
+        assert_eq!(unsent.len(), 2);
+        assert!(pending(minutes(60 * 48)).await.is_empty());
+
+        vec![format!("{second:?} {third:?}")]
     }
 }

@@ -1,10 +1,10 @@
 //! The escalation webhook: a JSON POST to a URL the city configures, sent
 //! once a breach is recorded.
 //!
-//! Delivery follows the database commit that recorded the breach, so a crash
-//! between the two loses the POST (the event and the overdue queue keep the
-//! breach). A failed POST is retried a few times with a growing pause, then
-//! logged as an error.
+//! One [`Webhook::send`] tries a few times with a growing pause. Delivery
+//! over longer outages and across crashes is the breach scanner's: the breach
+//! row keeps the notice due until a send succeeds (see
+//! [`crate::work_orders::scanner`]).
 
 use std::time::Duration;
 

@@ -28,7 +28,7 @@ use crate::dispatch::TransitionError;
 use crate::events::Event;
 use crate::events::live::LiveFeed;
 use crate::setup::CitySetup;
-use crate::sla::EscalationNotice;
+use crate::sla::{DeadlineKind, EscalationNotice};
 
 /// What can go wrong in a store.
 #[derive(Debug, thiserror::Error)]
@@ -151,13 +151,34 @@ pub trait Store: TokenStore + Send + Sync {
     /// claimed once, whatever the number of callers or restarts (a unique
     /// breach row written in the same transaction). Deadlines before the
     /// instant the order was stored are history and never claimed.
-    /// `webhook` says whether the caller will POST the notices it gets back.
+    /// `notice_lease` says that the caller will POST the notices it gets back
+    /// to the webhook: each notice is due for delivery from that instant on, in
+    /// case the caller stops before it says how the POST went.
     async fn claim_breaches(
         &self,
         now: Timestamp,
-        webhook: bool,
+        notice_lease: Option<Timestamp>,
         limit: usize,
     ) -> Result<Vec<EscalationNotice>>;
+
+    /// Takes the breach notices due for delivery at `now` (a POST that failed,
+    /// or whose sender stopped before saying how it went), oldest first, at most
+    /// `limit`, and leases each until `lease_until` so that no other caller takes
+    /// it meanwhile.
+    async fn claim_pending_notices(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<PendingNotice>>;
+
+    /// Records how a delivery of the notice of (`work_order_id`, `deadline`) went.
+    async fn record_notice_delivery(
+        &self,
+        work_order_id: i64,
+        deadline: DeadlineKind,
+        delivery: NoticeDelivery,
+    ) -> Result<()>;
     /// Reports marked for triage that no supervisor has corrected or confirmed
     /// yet, in (or inside) the jurisdiction, oldest first, at most `limit`.
     async fn triage_reports(&self, jurisdiction_id: i64, limit: usize) -> Result<Vec<TriageItem>>;

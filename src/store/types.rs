@@ -9,7 +9,7 @@ use crate::events::{Actor, Event, EventKind};
 use crate::incidents::DedupRule;
 use crate::reports::PositionSource;
 use crate::routing::Routing;
-use crate::sla::{ComplianceRecord, Deadlines, Priority};
+use crate::sla::{ComplianceRecord, DeadlineKind, Deadlines, EscalationNotice, Priority};
 
 /// How a boundary file is stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -320,6 +320,33 @@ pub struct WorkOrderChange {
     /// Contracts covering the order's jurisdiction and category at `at`, for
     /// the reassignment a rejection or a reassign causes.
     pub candidates: Vec<Contract>,
+}
+
+/// A breach's webhook notice due again, with the attempts made so far (this one
+/// included).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingNotice {
+    pub notice: EscalationNotice,
+    pub attempts: u32,
+}
+
+/// How one webhook delivery of a breach's notice went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeDelivery {
+    /// Accepted by the receiver: never sent again.
+    Delivered { at: Timestamp },
+    /// Not accepted: due again at `retry_at`, or never again when `None`.
+    Failed { retry_at: Option<Timestamp> },
+}
+
+impl DeadlineKind {
+    /// The kind a stored `deadline` column names.
+    pub(crate) fn from_stored(text: &str) -> Self {
+        match text {
+            "response" => DeadlineKind::Response,
+            _ => DeadlineKind::Resolution,
+        }
+    }
 }
 
 /// What a change did.

@@ -25,15 +25,15 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use super::{
     BoundaryImport, CategoryCorrection, ChangeOutcome, CorrectionOutcome, ImportOutcome,
-    IncidentQuery, IncidentView, JurisdictionRecord, RecordOutcome, ReportPlan, ReportPoint,
-    ReportView, Result, SetupOutcome, Store, StoreError, TrainingExample, TriageItem,
-    WorkOrderChange, WorkOrderDetail, WorkOrderQuery, WorkOrderSummary, WorkOrderView,
+    IncidentQuery, IncidentView, JurisdictionRecord, NoticeDelivery, PendingNotice, RecordOutcome,
+    ReportPlan, ReportPoint, ReportView, Result, SetupOutcome, Store, StoreError, TrainingExample,
+    TriageItem, WorkOrderChange, WorkOrderDetail, WorkOrderQuery, WorkOrderSummary, WorkOrderView,
 };
 use crate::boundaries::ParsedBoundaries;
 use crate::events::Event;
 use crate::events::live::LiveFeed;
 use crate::setup::CitySetup;
-use crate::sla::EscalationNotice;
+use crate::sla::{DeadlineKind, EscalationNotice};
 
 /// Connections each process keeps; several processes share one server, whose
 /// `max_connections` (100 by default) bounds the sum.
@@ -212,10 +212,28 @@ impl Store for PgStore {
     async fn claim_breaches(
         &self,
         now: Timestamp,
-        webhook: bool,
+        notice_lease: Option<Timestamp>,
         limit: usize,
     ) -> Result<Vec<EscalationNotice>> {
-        work_orders::claim_breaches(&self.pool, now, webhook, limit).await
+        work_orders::claim_breaches(&self.pool, now, notice_lease, limit).await
+    }
+
+    async fn claim_pending_notices(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<PendingNotice>> {
+        work_orders::claim_pending_notices(&self.pool, now, lease_until, limit).await
+    }
+
+    async fn record_notice_delivery(
+        &self,
+        work_order_id: i64,
+        deadline: DeadlineKind,
+        delivery: NoticeDelivery,
+    ) -> Result<()> {
+        work_orders::record_notice_delivery(&self.pool, work_order_id, deadline, delivery).await
     }
 
     async fn triage_reports(&self, jurisdiction_id: i64, limit: usize) -> Result<Vec<TriageItem>> {

@@ -20,8 +20,8 @@ use crate::dispatch::{Assignment, Command, Contract, WorkOrderState};
 use crate::events::{Actor, Event, EventKind};
 use crate::sla::{DeadlineKind, EscalationNotice};
 use crate::store::{
-    ChangeOutcome, Result, StoreError, WorkOrderChange, WorkOrderDetail, WorkOrderQuery,
-    WorkOrderView,
+    ChangeOutcome, NoticeDelivery, PendingNotice, Result, StoreError, WorkOrderChange,
+    WorkOrderDetail, WorkOrderQuery, WorkOrderView,
 };
 
 const VIEW_SELECT: &str = "SELECT w.jurisdiction_id, w.category, w.priority, \
@@ -314,7 +314,7 @@ async fn incident_update(
 pub(super) async fn claim_breaches(
     pool: &PgPool,
     now: Timestamp,
-    webhook: bool,
+    notice_lease: Option<Timestamp>,
     limit: usize,
 ) -> Result<Vec<EscalationNotice>> {
     let mut tx = pool.begin().await?;
@@ -334,12 +334,11 @@ pub(super) async fn claim_breaches(
 
     let mut notices = Vec::with_capacity(due.len());
     for row in &due {
-        let kind = match row.get::<&str, _>("deadline") {
-            "response" => DeadlineKind::Response,
-            _ => DeadlineKind::Resolution,
-        };
+        let kind = DeadlineKind::from_stored(row.get("deadline"));
         let due_at = instant(row.get("due_ms"))?;
-        if let Some(notice) = claim_one(&mut tx, row.get("id"), kind, due_at, now, webhook).await? {
+        if let Some(notice) =
+            claim_one(&mut tx, row.get("id"), kind, due_at, now, notice_lease).await?
+        {
             notices.push(notice);
         }
     }
@@ -353,19 +352,22 @@ async fn claim_one(
     kind: DeadlineKind,
     due_at: Timestamp,
     now: Timestamp,
-    webhook: bool,
+    notice_lease: Option<Timestamp>,
 ) -> Result<Option<EscalationNotice>> {
     let stored = load(conn, work_order_id).await?;
     let mut state = stored.state;
     let claimed = state.awaits(kind)
         && sqlx::query(
-            "INSERT INTO breaches (work_order_id, deadline, due_at, detected_at) \
-             VALUES ($1, $2, cityfix_at($3), cityfix_at($4)) ON CONFLICT DO NOTHING",
+            "INSERT INTO breaches (work_order_id, deadline, due_at, detected_at, notify_after, \
+             notify_attempts) VALUES ($1, $2, cityfix_at($3), cityfix_at($4), cityfix_at($5), $6) \
+             ON CONFLICT DO NOTHING",
         )
         .bind(work_order_id)
         .bind(kind.as_str())
         .bind(ms(due_at))
         .bind(ms(now))
+        .bind(notice_lease.map(ms))
+        .bind(i32::from(notice_lease.is_some()))
         .execute(&mut *conn)
         .await?
         .rows_affected()
@@ -386,7 +388,7 @@ async fn claim_one(
         EventKind::Escalated {
             work_order_id,
             deadline: kind,
-            webhook,
+            webhook: notice_lease.is_some(),
         },
     ] {
         let event = Event {
@@ -408,4 +410,73 @@ async fn claim_one(
         due_at,
         detected_at: now,
     }))
+}
+
+pub(super) async fn claim_pending_notices(
+    pool: &PgPool,
+    now: Timestamp,
+    lease_until: Timestamp,
+    limit: usize,
+) -> Result<Vec<PendingNotice>> {
+    let mut tx = pool.begin().await?;
+    // SKIP LOCKED: a notice another process is leasing right now is its.
+    let due = sqlx::query(
+        "UPDATE breaches b SET notify_after = cityfix_at($2), \
+         notify_attempts = b.notify_attempts + 1 \
+         FROM (SELECT work_order_id, deadline FROM breaches \
+         WHERE notify_after <= cityfix_at($1) ORDER BY notify_after, work_order_id LIMIT $3 \
+         FOR UPDATE SKIP LOCKED) due \
+         WHERE b.work_order_id = due.work_order_id AND b.deadline = due.deadline \
+         RETURNING b.work_order_id, b.deadline, cityfix_ms(b.due_at) AS due_ms, \
+         cityfix_ms(b.detected_at) AS detected_ms, b.notify_attempts",
+    )
+    .bind(ms(now))
+    .bind(ms(lease_until))
+    .bind(limit as i64)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut pending = Vec::with_capacity(due.len());
+    for row in &due {
+        let work_order_id: i64 = row.get("work_order_id");
+        let stored = load(&mut tx, work_order_id).await?;
+        pending.push(PendingNotice {
+            notice: EscalationNotice {
+                work_order_id,
+                incident_id: stored.state.incident_id,
+                jurisdiction_id: Some(stored.jurisdiction_id),
+                category: stored.category,
+                contractor: stored.state.contractor,
+                deadline: DeadlineKind::from_stored(row.get("deadline")),
+                due_at: instant(row.get("due_ms"))?,
+                detected_at: instant(row.get("detected_ms"))?,
+            },
+            attempts: u32::try_from(row.get::<i32, _>("notify_attempts")).unwrap_or(u32::MAX),
+        });
+    }
+    tx.commit().await?;
+    pending.sort_by_key(|p| (p.notice.detected_at, p.notice.work_order_id));
+    Ok(pending)
+}
+
+pub(super) async fn record_notice_delivery(
+    pool: &PgPool,
+    work_order_id: i64,
+    deadline: DeadlineKind,
+    delivery: NoticeDelivery,
+) -> Result<()> {
+    let (notified_at, notify_after) = match delivery {
+        NoticeDelivery::Delivered { at } => (Some(ms(at)), None),
+        NoticeDelivery::Failed { retry_at } => (None, retry_at.map(ms)),
+    };
+    sqlx::query(
+        "UPDATE breaches SET notified_at = cityfix_at($1), notify_after = cityfix_at($2) \
+         WHERE work_order_id = $3 AND deadline = $4",
+    )
+    .bind(notified_at)
+    .bind(notify_after)
+    .bind(work_order_id)
+    .bind(deadline.as_str())
+    .execute(pool)
+    .await?;
+    Ok(())
 }

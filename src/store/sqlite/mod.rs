@@ -28,9 +28,9 @@ use tokio::sync::Mutex;
 
 use super::{
     BoundaryImport, CategoryCorrection, ChangeOutcome, CorrectionOutcome, ImportOutcome,
-    IncidentQuery, IncidentView, JurisdictionRecord, RecordOutcome, ReportPlan, ReportPoint,
-    ReportView, Result, SetupOutcome, Store, StoreError, TrainingExample, TriageItem,
-    WorkOrderChange, WorkOrderDetail, WorkOrderQuery, WorkOrderSummary, WorkOrderView,
+    IncidentQuery, IncidentView, JurisdictionRecord, NoticeDelivery, PendingNotice, RecordOutcome,
+    ReportPlan, ReportPoint, ReportView, Result, SetupOutcome, Store, StoreError, TrainingExample,
+    TriageItem, WorkOrderChange, WorkOrderDetail, WorkOrderQuery, WorkOrderSummary, WorkOrderView,
 };
 use crate::auth::{AuthError, Grant, TokenHash, TokenRecord, TokenStore};
 use crate::boundaries::ParsedBoundaries;
@@ -38,7 +38,7 @@ use crate::events::Event;
 use crate::events::live::LiveFeed;
 use crate::incidents::OpenIncidentIndex;
 use crate::setup::CitySetup;
-use crate::sla::EscalationNotice;
+use crate::sla::{DeadlineKind, EscalationNotice};
 
 /// The embedded SQLite store.
 pub struct SqliteStore {
@@ -275,14 +275,34 @@ impl Store for SqliteStore {
     async fn claim_breaches(
         &self,
         now: Timestamp,
-        webhook: bool,
+        notice_lease: Option<Timestamp>,
         limit: usize,
     ) -> Result<Vec<EscalationNotice>> {
         // Under the writer mutex: two scanners of one process take turns, and
         // the breach rows keep a restarted process from claiming again.
         self.ensure_owner("breaches are claimed")?;
         let _writer = self.writer.lock().await;
-        work_orders::claim_breaches(&self.pool, now, webhook, limit).await
+        work_orders::claim_breaches(&self.pool, now, notice_lease, limit).await
+    }
+
+    async fn claim_pending_notices(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<PendingNotice>> {
+        self.ensure_owner("breach notices are claimed")?;
+        let _writer = self.writer.lock().await;
+        work_orders::claim_pending_notices(&self.pool, now, lease_until, limit).await
+    }
+
+    async fn record_notice_delivery(
+        &self,
+        work_order_id: i64,
+        deadline: DeadlineKind,
+        delivery: NoticeDelivery,
+    ) -> Result<()> {
+        work_orders::record_notice_delivery(&self.pool, work_order_id, deadline, delivery).await
     }
 
     async fn triage_reports(&self, jurisdiction_id: i64, limit: usize) -> Result<Vec<TriageItem>> {

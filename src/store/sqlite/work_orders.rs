@@ -14,8 +14,8 @@ use crate::events::{Actor, Event, EventKind};
 use crate::incidents::OpenIncidentIndex;
 use crate::sla::{DeadlineKind, EscalationNotice};
 use crate::store::{
-    ChangeOutcome, Result, StoreError, WorkOrderChange, WorkOrderDetail, WorkOrderQuery,
-    WorkOrderView,
+    ChangeOutcome, NoticeDelivery, PendingNotice, Result, StoreError, WorkOrderChange,
+    WorkOrderDetail, WorkOrderQuery, WorkOrderView,
 };
 
 const VIEW_SELECT: &str = "SELECT w.jurisdiction_id, w.category, w.priority, w.state, i.lon, \
@@ -331,7 +331,7 @@ async fn incident_update(
 pub(super) async fn claim_breaches(
     pool: &SqlitePool,
     now: Timestamp,
-    webhook: bool,
+    notice_lease: Option<Timestamp>,
     limit: usize,
 ) -> Result<Vec<EscalationNotice>> {
     let mut tx = pool.begin().await?;
@@ -348,12 +348,11 @@ pub(super) async fn claim_breaches(
 
     let mut notices = Vec::with_capacity(due.len());
     for row in &due {
-        let kind = match row.get::<&str, _>("deadline") {
-            "response" => DeadlineKind::Response,
-            _ => DeadlineKind::Resolution,
-        };
+        let kind = DeadlineKind::from_stored(row.get("deadline"));
         let due_at = instant(row.get("due_ms"))?;
-        if let Some(notice) = claim_one(&mut tx, row.get("id"), kind, due_at, now, webhook).await? {
+        if let Some(notice) =
+            claim_one(&mut tx, row.get("id"), kind, due_at, now, notice_lease).await?
+        {
             notices.push(notice);
         }
     }
@@ -367,19 +366,21 @@ async fn claim_one(
     kind: DeadlineKind,
     due_at: Timestamp,
     now: Timestamp,
-    webhook: bool,
+    notice_lease: Option<Timestamp>,
 ) -> Result<Option<EscalationNotice>> {
     let stored = load(conn, work_order_id).await?;
     let mut state = stored.state;
     let claimed = state.awaits(kind)
         && sqlx::query(
-            "INSERT OR IGNORE INTO breaches (work_order_id, deadline, due_at_ms, detected_at_ms) \
-             VALUES (?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO breaches (work_order_id, deadline, due_at_ms, detected_at_ms, \
+             notify_after_ms, notify_attempts) VALUES (?, ?, ?, ?, ?, ?)",
         )
         .bind(work_order_id)
         .bind(kind.as_str())
         .bind(ms(due_at))
         .bind(ms(now))
+        .bind(notice_lease.map(ms))
+        .bind(i64::from(notice_lease.is_some()))
         .execute(&mut *conn)
         .await?
         .rows_affected()
@@ -400,7 +401,7 @@ async fn claim_one(
         EventKind::Escalated {
             work_order_id,
             deadline: kind,
-            webhook,
+            webhook: notice_lease.is_some(),
         },
     ] {
         let event = Event {
@@ -422,4 +423,68 @@ async fn claim_one(
         due_at,
         detected_at: now,
     }))
+}
+
+pub(super) async fn claim_pending_notices(
+    pool: &SqlitePool,
+    now: Timestamp,
+    lease_until: Timestamp,
+    limit: usize,
+) -> Result<Vec<PendingNotice>> {
+    let mut tx = pool.begin().await?;
+    let due = sqlx::query(
+        "UPDATE breaches SET notify_after_ms = ?2, notify_attempts = notify_attempts + 1 \
+         WHERE rowid IN (SELECT rowid FROM breaches WHERE notify_after_ms <= ?1 \
+         ORDER BY notify_after_ms, work_order_id LIMIT ?3) \
+         RETURNING work_order_id, deadline, due_at_ms, detected_at_ms, notify_attempts",
+    )
+    .bind(ms(now))
+    .bind(ms(lease_until))
+    .bind(limit as i64)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut pending = Vec::with_capacity(due.len());
+    for row in &due {
+        let work_order_id: i64 = row.get("work_order_id");
+        let stored = load(&mut tx, work_order_id).await?;
+        pending.push(PendingNotice {
+            notice: EscalationNotice {
+                work_order_id,
+                incident_id: stored.state.incident_id,
+                jurisdiction_id: Some(stored.jurisdiction_id),
+                category: stored.category,
+                contractor: stored.state.contractor,
+                deadline: DeadlineKind::from_stored(row.get("deadline")),
+                due_at: instant(row.get("due_at_ms"))?,
+                detected_at: instant(row.get("detected_at_ms"))?,
+            },
+            attempts: u32::try_from(row.get::<i64, _>("notify_attempts")).unwrap_or(u32::MAX),
+        });
+    }
+    tx.commit().await?;
+    pending.sort_by_key(|p| (p.notice.detected_at, p.notice.work_order_id));
+    Ok(pending)
+}
+
+pub(super) async fn record_notice_delivery(
+    pool: &SqlitePool,
+    work_order_id: i64,
+    deadline: DeadlineKind,
+    delivery: NoticeDelivery,
+) -> Result<()> {
+    let (notified_at, notify_after) = match delivery {
+        NoticeDelivery::Delivered { at } => (Some(ms(at)), None),
+        NoticeDelivery::Failed { retry_at } => (None, retry_at.map(ms)),
+    };
+    sqlx::query(
+        "UPDATE breaches SET notified_at_ms = ?, notify_after_ms = ? \
+         WHERE work_order_id = ? AND deadline = ?",
+    )
+    .bind(notified_at)
+    .bind(notify_after)
+    .bind(work_order_id)
+    .bind(deadline.as_str())
+    .execute(pool)
+    .await?;
+    Ok(())
 }
