@@ -17,7 +17,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 use tower::ServiceExt;
 
-use cityfix::store::RecordOutcome;
+use cityfix::store::{RecordOutcome, WorkOrderSummary};
 use fixture_city::{FixtureCity, Sent};
 
 /// The hotspot's place, in district South.
@@ -281,39 +281,76 @@ async fn the_burst_is_the_one_hotspot_with_its_counts_and_score() {
     assert_eq!(features(&body).count(), 0, "{body}");
 }
 
+/// (contractor, work orders) of `orders`, most first: the contractor table's order.
+fn by_contractor<'a>(orders: impl Iterator<Item = &'a WorkOrderSummary>) -> Vec<(String, u64)> {
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    for order in orders {
+        *counts
+            .entry(order.contractor.clone().unwrap_or_default())
+            .or_default() += 1;
+    }
+    let mut table: Vec<(String, u64)> = counts.into_iter().collect();
+    table.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    table
+}
+
+fn table_of(body: &Value) -> Vec<(String, u64)> {
+    body["contractors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            assert_eq!(row["open"], row["overdue"], "nothing was resolved");
+            (
+                row["contractor"].as_str().unwrap().to_owned(),
+                row["overdue"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
 #[tokio::test]
-async fn figures_order_contractors_by_overdue_work() {
+async fn figures_count_the_supervisors_jurisdiction_and_order_contractors_by_overdue_work() {
     let (city, sent) = city().await;
     let (status, body) = city.get("/api/v1/dashboard/figures").await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
-    // Deadlines fell in 2025 and nothing was resolved: every work order is overdue.
-    let summaries = city.store.work_order_summaries().await.unwrap();
-    let of = |contractor: &str| {
-        summaries
-            .iter()
-            .filter(|w| w.contractor.as_deref() == Some(contractor))
-            .count() as u64
-    };
-    assert_eq!(of("brightwall"), 6);
-    assert!(of("acme") > of("brightwall"));
+    // The token watches one district: its figures count that district's work
+    // orders only. Deadlines fell in 2025 and nothing was resolved: every
+    // one of them is overdue.
+    let own = city.jurisdictions[0].1;
+    let all = city.store.work_order_summaries(None).await.unwrap();
+    let mine = city.store.work_order_summaries(Some(own)).await.unwrap();
+    assert!(!mine.is_empty() && mine.len() < all.len());
+    assert!(mine.iter().all(|w| w.jurisdiction_id == own));
+    assert!(sent.len() > all.len(), "duplicates were merged");
 
-    let table = body["contractors"].as_array().unwrap();
-    assert_eq!(table[0]["contractor"], "acme");
-    assert_eq!(table[0]["overdue"], of("acme"));
-    assert_eq!(table[0]["open"], of("acme"));
-    assert_eq!(table[1]["contractor"], "brightwall");
-    assert_eq!(table[1]["overdue"], 6);
-    let overall = &body["compliance"]["overall"];
-    assert_eq!(overall["breached"], summaries.len() as u64);
-    assert_eq!(body["compliance"]["by_category"]["graffiti"]["breached"], 6);
-    assert!(sent.len() > summaries.len(), "duplicates were merged");
+    let expected = by_contractor(mine.iter());
+    assert_eq!(table_of(&body), expected);
+    assert_eq!(body["compliance"]["overall"]["breached"], mine.len() as u64);
+    let by_jurisdiction = body["compliance"]["by_jurisdiction"].as_object().unwrap();
+    assert_eq!(
+        by_jurisdiction.keys().collect::<Vec<_>>(),
+        [&own.to_string()]
+    );
 
-    let (_, body) = city
-        .get("/api/v1/dashboard/figures?from=2025-04-01T00:00:00Z&to=2025-04-30T00:00:00Z")
-        .await;
-    assert_eq!(body["contractors"].as_array().unwrap().len(), 1);
-    assert_eq!(body["contractors"][0]["contractor"], "brightwall");
+    // A period counts the orders created in it; a date is midnight UTC.
+    let (from, to) = (at("2025-03-03T00:00:00Z"), at("2025-04-30T00:00:00Z"));
+    let in_period = by_contractor(
+        mine.iter()
+            .filter(|w| w.assigned_at >= from && w.assigned_at < to),
+    );
+    assert!(!in_period.is_empty() && in_period != expected);
+    for query in [
+        "from=2025-03-03T00:00:00Z&to=2025-04-30T00:00:00Z",
+        "from=2025-03-03&to=2025-04-30",
+    ] {
+        let (status, body) = city
+            .get(&format!("/api/v1/dashboard/figures?{query}"))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(table_of(&body), in_period, "{query}");
+    }
 }
 
 #[tokio::test]

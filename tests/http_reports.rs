@@ -645,6 +645,8 @@ async fn the_incident_list_pages_through_next_links() {
     }
     assert_eq!(seen, filed, "newest first, each incident once");
 
+    let none = api.get("/api/v1/incidents?limit=0").await;
+    assert_eq!(none.status, StatusCode::UNPROCESSABLE_ENTITY);
     let bad = api.get("/api/v1/incidents?before=soon").await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert!(

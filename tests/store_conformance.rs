@@ -463,7 +463,7 @@ mod scenarios {
             .unwrap_err();
         assert!(matches!(outside, IntakeError::OutsideJurisdictions { .. }));
 
-        let summaries = store.work_order_summaries().await.unwrap();
+        let summaries = store.work_order_summaries(None).await.unwrap();
         assert_eq!(summaries.len(), 5);
         assert_eq!(
             summaries[0].resolution_due_at,
@@ -701,7 +701,7 @@ mod scenarios {
             format!("{first:?}"),
             format!("{second:?}"),
             format!("{south:?}"),
-            format!("{:?}", store.work_order_summaries().await.unwrap()),
+            format!("{:?}", store.work_order_summaries(None).await.unwrap()),
         ]
     }
 

@@ -339,7 +339,7 @@ async fn the_lifecycle_through_http_with_tokens() {
     let (status, _) = api
         .get("/api/v1/figures?from=yesterday&to=2040-01-01", Some(&town))
         .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, _) = api
         .get("/api/v1/figures?from=2030-01-01&to=2020-01-01", Some(&town))
         .await;

@@ -117,13 +117,15 @@ fn open_and_overdue<'a>(
     counts
 }
 
-/// Reads the work orders and computes the figures off the executor.
+/// Reads the work orders (all, or those answering to `within_jurisdiction`) and
+/// computes the figures off the executor.
 pub async fn load_figures(
     store: &SharedStore,
+    within_jurisdiction: Option<i64>,
     from: Timestamp,
     to: Timestamp,
     now: Timestamp,
 ) -> Result<DashboardFigures> {
-    let work_orders = store.work_order_summaries().await?;
+    let work_orders = store.work_order_summaries(within_jurisdiction).await?;
     blocking(move || Ok(dashboard_figures(&work_orders, from, to, now))).await
 }

@@ -12,7 +12,10 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use bytes::Bytes;
+use jiff::Timestamp;
+use jiff::civil::Date;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
 
 use super::error::ApiError;
 
@@ -39,6 +42,47 @@ where
 }
 
 /// Whether the request declares a JSON body (`application/json` or `…+json`).
+/// An instant in a query string, RFC 3339 (`2025-06-01T00:00:00Z`) or a date
+/// (`2025-06-01`, midnight UTC); anything else is refused with both forms named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryInstant(pub Timestamp);
+
+impl<'de> Deserialize<'de> for QueryInstant {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        if let Ok(instant) = text.parse::<Timestamp>() {
+            return Ok(Self(instant));
+        }
+        text.parse::<Date>()
+            .ok()
+            .and_then(|date| date.to_zoned(jiff::tz::TimeZone::UTC).ok())
+            .map(|zoned| Self(zoned.timestamp()))
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "{text:?} is neither an RFC 3339 instant (2025-06-01T00:00:00Z) \
+                     nor a date (2025-06-01)"
+                ))
+            })
+    }
+}
+
+/// The period `[from, to)` of a query, by default everything up to `now`.
+pub fn period(
+    from: Option<QueryInstant>,
+    to: Option<QueryInstant>,
+    now: Timestamp,
+) -> Result<(Timestamp, Timestamp), ApiError> {
+    let from = from.map_or(Timestamp::UNIX_EPOCH, |q| q.0);
+    let to = to.map_or(now, |q| q.0);
+    if from >= to {
+        return Err(ApiError::unprocessable(
+            "invalid_period",
+            format!("`from` ({from}) must be before `to` ({to})"),
+        ));
+    }
+    Ok((from, to))
+}
+
 pub fn is_json(headers: &HeaderMap) -> bool {
     content_type(headers).is_some_and(|mime| {
         mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))

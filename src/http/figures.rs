@@ -6,8 +6,8 @@ use axum::extract::State;
 use jiff::Timestamp;
 use serde::Deserialize;
 
-use super::error::{ApiError, ApiResult};
-use super::extract::ApiQuery;
+use super::error::ApiResult;
+use super::extract::{ApiQuery, QueryInstant, period};
 use super::state::AppState;
 use crate::analytics::{AnalyticsView, DashboardFigures, Summary, load_figures};
 use crate::auth::Supervisor;
@@ -23,28 +23,29 @@ pub async fn summary(_supervisor: Supervisor, State(view): State<AnalyticsView>)
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FigureParams {
-    from: Option<Timestamp>,
-    to: Option<Timestamp>,
+    from: Option<QueryInstant>,
+    to: Option<QueryInstant>,
 }
 
 /// SLA compliance (open / met / breached, median and p90 hours to resolve) per
 /// jurisdiction, category and contractor, and the contractor table ordered by
-/// overdue work, as they stand now.
+/// overdue work, as they stand now, of the work orders answering to the
+/// supervisor's jurisdiction (its own and those of the jurisdictions inside it).
 pub async fn figures(
-    _supervisor: Supervisor,
+    supervisor: Supervisor,
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<FigureParams>,
 ) -> ApiResult<Json<DashboardFigures>> {
     let now = Timestamp::now();
-    let from = params.from.unwrap_or(Timestamp::UNIX_EPOCH);
-    let to = params.to.unwrap_or(now);
-    if from >= to {
-        return Err(ApiError::unprocessable(
-            "invalid_period",
-            format!("`from` ({from}) must be before `to` ({to})"),
-        ));
-    }
+    let (from, to) = period(params.from, params.to, now)?;
 
-    let figures = load_figures(state.pipeline.store(), from, to, now).await?;
+    let figures = load_figures(
+        state.pipeline.store(),
+        Some(supervisor.jurisdiction_id),
+        from,
+        to,
+        now,
+    )
+    .await?;
     Ok(Json(figures))
 }

@@ -91,6 +91,12 @@ fn incident_query(params: IncidentParams, max_limit: usize) -> ApiResult<Inciden
             ),
         ));
     }
+    if params.limit == Some(0) {
+        return Err(ApiError::unprocessable(
+            "invalid_limit",
+            format!("limit must be at least 1 (at most {max_limit} are listed a page)"),
+        ));
+    }
     Ok(IncidentQuery {
         bbox,
         category: params.category,

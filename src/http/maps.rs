@@ -15,7 +15,7 @@ use jiff::Timestamp;
 use serde::Deserialize;
 
 use super::error::{ApiError, ApiResult};
-use super::extract::ApiQuery;
+use super::extract::{ApiQuery, QueryInstant};
 use crate::analytics::{AnalyticsView, HeatmapQuery};
 use crate::auth::Supervisor;
 use crate::heatmap::{Bbox, HeatFilter, resolution_for_zoom};
@@ -31,8 +31,8 @@ pub struct HeatmapParams {
     category: Option<String>,
     status: Option<String>,
     jurisdiction: Option<i64>,
-    from: Option<Timestamp>,
-    to: Option<Timestamp>,
+    from: Option<QueryInstant>,
+    to: Option<QueryInstant>,
 }
 
 /// Report counts per H3 hexagon in the box, one GeoJSON polygon per hexagon.
@@ -43,8 +43,8 @@ pub async fn heatmap(
 ) -> ApiResult<Json<FeatureCollection>> {
     let resolution = resolution_of(params.resolution, params.zoom)?;
     let filter = HeatFilter {
-        from: params.from,
-        to: params.to,
+        from: params.from.map(|q| q.0),
+        to: params.to.map(|q| q.0),
         ..filter_of(
             params.bbox,
             params.category,

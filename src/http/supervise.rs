@@ -5,11 +5,10 @@
 use axum::Json;
 use axum::extract::State;
 use jiff::Timestamp;
-use jiff::civil::Date;
 use serde::Deserialize;
 
-use super::error::{ApiError, ApiResult};
-use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::error::ApiResult;
+use super::extract::{ApiJson, ApiPath, ApiQuery, QueryInstant, period};
 use super::logging::LoggedIds;
 use super::state::AppState;
 use super::work_orders::{ListParams, Reason, WorkOrderChanged, WorkOrderList};
@@ -88,14 +87,14 @@ pub async fn reopen(
     Ok(WorkOrderChanged::answer(outcome))
 }
 
-/// Query of the figures: a period of creation instants.
+/// Query of the figures: a period of creation instants, by default all of
+/// them up to now.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FigureParams {
-    /// An RFC 3339 instant, or a date (midnight UTC).
-    from: String,
-    /// Exclusive end, in the same forms.
-    to: String,
+    from: Option<QueryInstant>,
+    /// Exclusive end.
+    to: Option<QueryInstant>,
 }
 
 /// SLA compliance of the work orders created in the period: met, breached,
@@ -106,30 +105,10 @@ pub async fn figures(
     supervisor: Supervisor,
     ApiQuery(params): ApiQuery<FigureParams>,
 ) -> ApiResult<Json<ComplianceReport>> {
-    let from = instant_param("from", &params.from)?;
-    let to = instant_param("to", &params.to)?;
+    let (from, to) = period(params.from, params.to, Timestamp::now())?;
     let report = state
         .desk()
         .figures(supervisor.jurisdiction_id, from, to)
         .await?;
     Ok(Json(report))
-}
-
-fn instant_param(name: &str, text: &str) -> ApiResult<Timestamp> {
-    if let Ok(instant) = text.parse::<Timestamp>() {
-        return Ok(instant);
-    }
-    text.parse::<Date>()
-        .ok()
-        .and_then(|date| date.to_zoned(jiff::tz::TimeZone::UTC).ok())
-        .map(|zoned| zoned.timestamp())
-        .ok_or_else(|| {
-            ApiError::unprocessable(
-                "invalid_query",
-                format!(
-                    "{name} = {text:?} is neither an RFC 3339 instant (2025-06-01T00:00:00Z) \
-                     nor a date (2025-06-01)"
-                ),
-            )
-        })
 }

@@ -128,8 +128,13 @@ pub trait Store: TokenStore + Send + Sync {
     /// The event log, oldest first, optionally of one work order.
     async fn events(&self, work_order_id: Option<i64>) -> Result<Vec<Event>>;
 
-    /// Work orders and their outcomes for the replay summary and the figures.
-    async fn work_order_summaries(&self) -> Result<Vec<WorkOrderSummary>>;
+    /// Work orders and their outcomes for the replay summary and the figures:
+    /// all of them, or those answering to `within_jurisdiction` (its own and
+    /// those of the jurisdictions inside it).
+    async fn work_order_summaries(
+        &self,
+        within_jurisdiction: Option<i64>,
+    ) -> Result<Vec<WorkOrderSummary>>;
 
     /// Work orders matching a query, most urgent first (see [`WorkOrderQuery`]).
     async fn work_orders(&self, query: &WorkOrderQuery) -> Result<Vec<WorkOrderView>>;

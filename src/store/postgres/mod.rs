@@ -193,8 +193,11 @@ impl Store for PgStore {
         reads::events(&self.pool, work_order_id).await
     }
 
-    async fn work_order_summaries(&self) -> Result<Vec<WorkOrderSummary>> {
-        reads::work_order_summaries(&self.pool).await
+    async fn work_order_summaries(
+        &self,
+        within_jurisdiction: Option<i64>,
+    ) -> Result<Vec<WorkOrderSummary>> {
+        reads::work_order_summaries(&self.pool, within_jurisdiction).await
     }
 
     async fn work_orders(&self, query: &WorkOrderQuery) -> Result<Vec<WorkOrderView>> {

@@ -192,13 +192,18 @@ pub(super) async fn events(pool: &PgPool, work_order_id: Option<i64>) -> Result<
         .collect()
 }
 
-pub(super) async fn work_order_summaries(pool: &PgPool) -> Result<Vec<WorkOrderSummary>> {
+pub(super) async fn work_order_summaries(
+    pool: &PgPool,
+    within_jurisdiction: Option<i64>,
+) -> Result<Vec<WorkOrderSummary>> {
     let rows = sqlx::query(
         "SELECT id, incident_id, jurisdiction_id, category, contractor, status, \
          cityfix_ms(assigned_at) AS assigned_at_ms, \
          cityfix_ms(resolution_due_at) AS resolution_due_at_ms, state::text AS state \
-         FROM work_orders ORDER BY id",
+         FROM work_orders WHERE $1::bigint IS NULL OR id IN (SELECT work_order_id \
+         FROM work_order_scopes WHERE jurisdiction_id = $1) ORDER BY id",
     )
+    .bind(within_jurisdiction)
     .fetch_all(pool)
     .await?;
     rows.iter()

@@ -176,11 +176,17 @@ pub(super) async fn events(pool: &SqlitePool, work_order_id: Option<i64>) -> Res
         .collect()
 }
 
-pub(super) async fn work_order_summaries(pool: &SqlitePool) -> Result<Vec<WorkOrderSummary>> {
+pub(super) async fn work_order_summaries(
+    pool: &SqlitePool,
+    within_jurisdiction: Option<i64>,
+) -> Result<Vec<WorkOrderSummary>> {
     let rows = sqlx::query(
         "SELECT id, incident_id, jurisdiction_id, category, contractor, status, assigned_at_ms, \
-         resolution_due_at_ms, closed_at_ms, state FROM work_orders ORDER BY id",
+         resolution_due_at_ms, closed_at_ms, state FROM work_orders \
+         WHERE ?1 IS NULL OR id IN (SELECT work_order_id FROM work_order_scopes \
+         WHERE jurisdiction_id = ?1) ORDER BY id",
     )
+    .bind(within_jurisdiction)
     .fetch_all(pool)
     .await?;
     rows.iter()
