@@ -1,6 +1,7 @@
 //! A running `cityfix serve` takes up a set-up applied after it started when it
 //! receives SIGHUP: reports refused for want of a set-up are accepted afterwards,
-//! with no restart. A real process on the embedded store.
+//! with no restart; a reload that would leave no usable set-up is refused. A real
+//! process on the embedded store.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::net::TcpListener;
@@ -128,11 +129,7 @@ async fn sighup_takes_up_a_set_up_applied_while_serving() {
         "the set-up is read at start or on SIGHUP only"
     );
 
-    let hup = Command::new("kill")
-        .args(["-HUP", &server.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(hup.success());
+    hang_up(&server);
     let started = Instant::now();
     loop {
         let status = file_pothole(&client, &server).await;
@@ -150,4 +147,34 @@ async fn sighup_takes_up_a_set_up_applied_while_serving() {
         server.child.try_wait().unwrap().is_none(),
         "SIGHUP must not stop the server"
     );
+
+    // New boundaries that retire the districts the contracts name: the stored
+    // set-up no longer applies, so the reload is refused and intake goes on.
+    cityfix(
+        dir.path(),
+        &[
+            "boundaries",
+            "import",
+            "fixtures/boundaries/sample_districts.geojson",
+            "--level",
+            "district",
+            "--id-field",
+            "name",
+            "--name-field",
+            "name",
+            "--tz",
+            "America/New_York",
+        ],
+    );
+    hang_up(&server);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(file_pothole(&client, &server).await, StatusCode::CREATED);
+}
+
+fn hang_up(server: &Server) {
+    let hup = Command::new("kill")
+        .args(["-HUP", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
 }

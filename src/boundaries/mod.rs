@@ -140,13 +140,8 @@ pub fn parse_boundaries(text: &str, opts: &ImportOptions) -> Result<ParsedBounda
     let mut warnings = Vec::new();
     for raw in raw_features {
         let outcome = repair::check_and_repair(&raw, opts.strict)?;
+        // Returned, not logged: the caller reports them once (the CLI prints each).
         if let Some(what) = outcome.what_changed {
-            tracing::warn!(
-                boundary.external_id = %raw.external_id,
-                boundary.name = %raw.name,
-                repair = %what,
-                "repaired an invalid boundary feature"
-            );
             warnings.push(RepairWarning {
                 external_id: raw.external_id.clone(),
                 name: raw.name.clone(),

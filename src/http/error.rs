@@ -225,7 +225,7 @@ impl From<crate::pipeline::IntakeError> for ApiError {
             IntakeError::Photo(PhotoError::TooLarge(_)) => {
                 Self::client(StatusCode::PAYLOAD_TOO_LARGE, code, err.to_string())
             }
-            IntakeError::NotSetUp => {
+            IntakeError::NotSetUp | IntakeError::SetupNoLongerApplies(_) => {
                 Self::client(StatusCode::SERVICE_UNAVAILABLE, code, err.to_string())
             }
             IntakeError::Report(crate::reports::ReportError::NotANumber { .. }) => {

@@ -46,6 +46,11 @@ pub enum IntakeError {
     },
     #[error("no city is set up yet: import boundaries and apply a set-up file first")]
     NotSetUp,
+    #[error(
+        "the stored set-up no longer applies to the boundaries ({0}): apply a set-up that \
+         matches them (`cityfix setup apply`), then reload"
+    )]
+    SetupNoLongerApplies(String),
     #[error("classification failed: {0}")]
     Classify(#[from] ClassifyError),
     #[error("this Idempotency-Key was already used for a different submission")]
@@ -67,6 +72,7 @@ impl IntakeError {
             Self::Photo(_) => "invalid_photo",
             Self::OutsideJurisdictions { .. } => "outside_jurisdictions",
             Self::NotSetUp => "not_set_up",
+            Self::SetupNoLongerApplies(_) => "setup_no_longer_applies",
             Self::Classify(_) => "classification_failed",
             Self::IdempotencyConflict => "idempotency_key_reused",
             Self::Store(_) => "store_failed",
@@ -158,9 +164,17 @@ impl Pipeline {
     }
 
     /// Reloads jurisdictions and set-up after they changed in the store. Reports
-    /// already being planned finish on the state they started with.
+    /// already being planned finish on the state they started with. A reload
+    /// never turns intake off: when the stored set-up no longer applies to the
+    /// stored boundaries (a contract names a retired jurisdiction), the state in
+    /// force stays and the reload is refused.
     pub async fn reload(&self) -> Result<(), IntakeError> {
         let city = CityState::load(self.store.as_ref()).await?;
+        if self.city().setup().is_some()
+            && let Err(err) = city.require_setup()
+        {
+            return Err(err);
+        }
         let known = city
             .setup()
             .map(|setup| setup.placeholders.clone())
@@ -281,7 +295,7 @@ impl Pipeline {
         city: &CityState,
         submission: Submission,
     ) -> Result<ReportPlan, IntakeError> {
-        let setup = city.setup().ok_or(IntakeError::NotSetUp)?;
+        let setup = city.require_setup()?;
         check_text(&submission, self.max_description_chars)?;
         let received_at = submission.received_at.unwrap_or_else(Timestamp::now);
         let fingerprint = fingerprint(&submission);

@@ -16,6 +16,9 @@ use crate::store::{JurisdictionName, Store};
 pub struct CityState {
     router: Router,
     setup: Option<CitySetup>,
+    /// Why the stored set-up was not taken up, when there is one that no
+    /// longer applies to the boundaries.
+    setup_error: Option<String>,
     contracts: Vec<Contract>,
     names: HashMap<i64, JurisdictionName>,
 }
@@ -47,17 +50,17 @@ impl CityState {
                 .collect(),
         );
 
-        let setup = match store.current_setup_text().await? {
+        let (setup, setup_error) = match store.current_setup_text().await? {
             Some(text) => match CitySetup::parse(&text, &refs) {
-                Ok(setup) => Some(setup),
+                Ok(setup) => (Some(setup), None),
                 Err(err) => {
                     // The boundaries changed under the set-up (a contract's
                     // jurisdiction was retired): serve routing, refuse intake.
                     tracing::error!(error = %err, "the stored set-up no longer applies; apply it again");
-                    None
+                    (None, Some(err.to_string()))
                 }
             },
-            None => None,
+            None => (None, None),
         };
         let contracts = match &setup {
             Some(setup) => setup.contracts_with_ids(&store.contract_ids(setup).await?),
@@ -66,6 +69,7 @@ impl CityState {
         Ok(Self {
             router,
             setup,
+            setup_error,
             contracts,
             names,
         })
@@ -79,6 +83,15 @@ impl CityState {
     /// The applied set-up, if any.
     pub fn setup(&self) -> Option<&CitySetup> {
         self.setup.as_ref()
+    }
+
+    /// The set-up, or why intake cannot take reports without one.
+    pub fn require_setup(&self) -> Result<&CitySetup, IntakeError> {
+        match (&self.setup, &self.setup_error) {
+            (Some(setup), _) => Ok(setup),
+            (None, Some(reason)) => Err(IntakeError::SetupNoLongerApplies(reason.clone())),
+            (None, None) => Err(IntakeError::NotSetUp),
+        }
     }
 
     /// A jurisdiction's name and level.
