@@ -42,28 +42,44 @@ where
 }
 
 /// Whether the request declares a JSON body (`application/json` or `…+json`).
-/// An instant in a query string, RFC 3339 (`2025-06-01T00:00:00Z`) or a date
-/// (`2025-06-01`, midnight UTC); anything else is refused with both forms named.
+/// An instant in a query string: RFC 3339 with an offset
+/// (`2025-06-01T08:00:00-04:00`), with a time zone
+/// (`2025-06-01T08:00:00[America/New_York]`), or a date (`2025-06-01`, midnight
+/// UTC). A time of day without an offset is refused: which day it falls on
+/// depends on a zone it does not name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueryInstant(pub Timestamp);
 
 impl<'de> Deserialize<'de> for QueryInstant {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        if let Ok(instant) = text.parse::<Timestamp>() {
-            return Ok(Self(instant));
-        }
-        text.parse::<Date>()
-            .ok()
-            .and_then(|date| date.to_zoned(jiff::tz::TimeZone::UTC).ok())
-            .map(|zoned| Self(zoned.timestamp()))
-            .ok_or_else(|| {
-                serde::de::Error::custom(format!(
-                    "{text:?} is neither an RFC 3339 instant (2025-06-01T00:00:00Z) \
-                     nor a date (2025-06-01)"
-                ))
-            })
+        parse_query_instant(&text).map(Self).map_err(serde::de::Error::custom)
     }
+}
+
+fn parse_query_instant(text: &str) -> Result<Timestamp, String> {
+    if let Ok(instant) = text.parse::<Timestamp>() {
+        return Ok(instant);
+    }
+    if let Ok(zoned) = text.parse::<jiff::Zoned>() {
+        return Ok(zoned.timestamp());
+    }
+    let is_date = text.len() == 10 && !text.contains('T');
+    if is_date && let Ok(date) = text.parse::<Date>() {
+        return date
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .map(|zoned| zoned.timestamp())
+            .map_err(|err| format!("{text:?} is out of range: {err}"));
+    }
+    if text.parse::<jiff::civil::DateTime>().is_ok() {
+        return Err(format!(
+            "{text:?} has no offset: add one (2025-06-01T08:00:00Z, \
+             2025-06-01T08:00:00-04:00) or a zone (2025-06-01T08:00:00[America/New_York])"
+        ));
+    }
+    Err(format!(
+        "{text:?} is neither an RFC 3339 instant (2025-06-01T00:00:00Z) nor a date (2025-06-01)"
+    ))
 }
 
 /// The period `[from, to)` of a query, by default everything up to `now`.
@@ -232,5 +248,25 @@ mod tests {
         assert!(is_json(&headers));
         headers.insert(CONTENT_TYPE, "text/plain".parse().unwrap());
         assert!(!is_json(&headers));
+    }
+}
+
+#[cfg(test)]
+mod query_instant_tests {
+    use super::parse_query_instant;
+
+    #[test]
+    fn instants_keep_their_time_and_dates_are_midnight_utc() {
+        let at = |text: &str| parse_query_instant(text).map(|t| t.to_string());
+        assert_eq!(at("2025-01-01T15:30:00Z").unwrap(), "2025-01-01T15:30:00Z");
+        assert_eq!(at("2025-01-01T10:30:00-05:00").unwrap(), "2025-01-01T15:30:00Z");
+        assert_eq!(
+            at("2025-01-01T10:30:00[America/New_York]").unwrap(),
+            "2025-01-01T15:30:00Z"
+        );
+        assert_eq!(at("2025-01-01").unwrap(), "2025-01-01T00:00:00Z");
+        assert!(at("2025-01-01T15:30:00").unwrap_err().contains("no offset"));
+        assert!(at("yesterday").unwrap_err().contains("neither"));
+        assert!(at("2025-13-01").is_err());
     }
 }
