@@ -53,7 +53,9 @@ pub struct QueryInstant(pub Timestamp);
 impl<'de> Deserialize<'de> for QueryInstant {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        parse_query_instant(&text).map(Self).map_err(serde::de::Error::custom)
+        parse_query_instant(&text)
+            .map(Self)
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -259,7 +261,10 @@ mod query_instant_tests {
     fn instants_keep_their_time_and_dates_are_midnight_utc() {
         let at = |text: &str| parse_query_instant(text).map(|t| t.to_string());
         assert_eq!(at("2025-01-01T15:30:00Z").unwrap(), "2025-01-01T15:30:00Z");
-        assert_eq!(at("2025-01-01T10:30:00-05:00").unwrap(), "2025-01-01T15:30:00Z");
+        assert_eq!(
+            at("2025-01-01T10:30:00-05:00").unwrap(),
+            "2025-01-01T15:30:00Z"
+        );
         assert_eq!(
             at("2025-01-01T10:30:00[America/New_York]").unwrap(),
             "2025-01-01T15:30:00Z"

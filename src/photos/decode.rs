@@ -95,6 +95,12 @@ pub(super) fn check_header(bytes: &[u8], limits: &PhotoLimits) -> Result<Header>
             "the header declares a zero-sized image".into(),
         ));
     }
+    if width_px.min(height_px) < limits.min_dimension_px {
+        return Err(PhotoError::TooSmall(format!(
+            "{width_px}×{height_px} pixels, at least {} pixels per side",
+            limits.min_dimension_px
+        )));
+    }
     if pixels > limits.dense_check_above_pixels
         && (bytes.len() as u64).saturating_mul(1_000_000) < pixels * limits.min_bytes_per_megapixel
     {
@@ -189,10 +195,12 @@ fn decode_jpeg(bytes: &[u8], header: &Header, min_size_px: (u32, u32)) -> Result
         .ok_or_else(|| corrupt(ImageKind::Jpeg, "pixel buffer size mismatch".into()))
 }
 
-/// jpeg-decoder hands out Adobe-inverted CMYK, as stored by Photoshop.
+/// jpeg-decoder undoes the Adobe inversion of stored CMYK (as Photoshop and
+/// Pillow write it) and hands out ink amounts: 0 is no ink, 255 full ink.
 fn cmyk_to_rgb(p: &[u8]) -> [u8; 3] {
-    let k = u16::from(p[3]);
-    let channel = |c: u8| ((u16::from(c) * k) / 255) as u8;
+    let white = |ink: u8| u16::from(255 - ink);
+    let k = white(p[3]);
+    let channel = |ink: u8| ((white(ink) * k) / 255) as u8;
     [channel(p[0]), channel(p[1]), channel(p[2])]
 }
 

@@ -36,6 +36,9 @@ pub enum PhotoError {
     /// Over a byte, pixel or dimension limit; raised before decoding.
     #[error("the photo is too large: {0}")]
     TooLarge(String),
+    /// Under the smallest side a photo of a street problem can have.
+    #[error("the photo is too small to show anything: {0}")]
+    TooSmall(String),
     /// The file ends before the image data does.
     #[error("the {0} file is truncated (the image data ends early)")]
     Truncated(&'static str),
@@ -69,6 +72,8 @@ pub struct PhotoLimits {
     pub max_pixels: u64,
     /// Largest accepted width or height.
     pub max_dimension_px: u32,
+    /// Smallest accepted width or height.
+    pub min_dimension_px: u32,
     /// Above this many pixels, a file must hold at least
     /// `min_bytes_per_megapixel` bytes per million declared pixels.
     pub dense_check_above_pixels: u64,
@@ -90,6 +95,9 @@ impl Default for PhotoLimits {
             // 64 MP covers every phone camera sold today at full resolution.
             max_pixels: 64_000_000,
             max_dimension_px: 16_384,
+            // Smaller shows nothing a crew could act on, and the model would
+            // still give it a confident label.
+            min_dimension_px: 32,
             dense_check_above_pixels: 4_000_000,
             min_bytes_per_megapixel: 5_000,
             // 1600 lets 12 MP phone JPEGs decode at half scale and still shows detail.

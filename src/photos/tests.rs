@@ -175,3 +175,37 @@ async fn dir_store_round_trips_and_rejects_bad_ids() {
     let err = store.get("../../etc/passwd").await.unwrap_err();
     assert!(matches!(err, PhotoError::InvalidId(_)), "{err}");
 }
+
+#[test]
+fn cmyk_jpegs_keep_their_colours() {
+    let bytes = include_bytes!("../../fixtures/photos/cmyk_halves.jpg");
+    let photo = process(bytes, &PhotoLimits::default()).unwrap();
+    let side = photo.model_input.width();
+    let left = photo.model_input.get_pixel(side / 4, side / 2).0;
+    let right = photo.model_input.get_pixel(3 * side / 4, side / 2).0;
+    let near = |got: [u8; 3], want: [u8; 3]| {
+        got.iter()
+            .zip(want)
+            .all(|(&g, w)| (i16::from(g) - i16::from(w)).abs() <= 12)
+    };
+    assert!(near(left, [220, 20, 20]), "left half {left:?}");
+    assert!(near(right, [20, 20, 220]), "right half {right:?}");
+}
+
+#[test]
+fn a_photo_too_small_to_show_anything_is_refused() {
+    let err = process(
+        &encode(&halves(16, 480), ImageFormat::Png),
+        &PhotoLimits::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, PhotoError::TooSmall(_)), "{err}");
+    assert!(err.to_string().contains("16×480"), "{err}");
+    assert!(
+        process(
+            &encode(&halves(32, 32), ImageFormat::Png),
+            &PhotoLimits::default()
+        )
+        .is_ok()
+    );
+}
