@@ -7,7 +7,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::*;
 use crate::clock::{Clock, ManualClock};
-use crate::sla::{Target, TargetDuration, deadline};
+use crate::sla::{PolicySpec, Priority, SlaPolicies, Target, TargetDuration, deadline};
 
 fn at(text: &str) -> Timestamp {
     text.parse().unwrap()
@@ -182,9 +182,6 @@ fn a_start_outside_working_hours_counts_from_the_next_opening() {
     // Saturday evening in Riyadh: counting starts Sunday 08:00 +03.
     let due = deadline(at("2025-06-07T17:00:00Z"), &working(1), &riyadh()).unwrap();
     assert_eq!(due, at("2025-06-08T06:00:00Z"));
-
-    let start = at("2025-06-07T17:00:00Z");
-    assert_eq!(deadline(start, &working(0), &riyadh()).unwrap(), start);
 }
 
 #[test]
@@ -348,4 +345,31 @@ fn bad_calendars_are_refused_with_the_reason() {
         },
         "New Year",
     );
+}
+
+#[test]
+fn empty_and_inverted_targets_are_refused() {
+    assert!(matches!(
+        "0h".parse::<TargetDuration>(),
+        Err(SlaError::InvalidTarget { .. })
+    ));
+    let hours = |h| TargetDuration::hours(h).unwrap();
+    let spec = |response, resolution| PolicySpec {
+        category: "pothole".into(),
+        priority: Priority::Normal,
+        response: Target::Working(hours(response)),
+        resolution: Target::Working(hours(resolution)),
+    };
+    let err = SlaPolicies::from_specs(&[spec(8, 1)]).unwrap_err();
+    assert!(
+        err.to_string().contains("shorter than its response"),
+        "{err}"
+    );
+    assert!(SlaPolicies::from_specs(&[spec(8, 8)]).is_ok());
+    // Counted differently, the two cannot be ordered: both are kept.
+    let mixed = PolicySpec {
+        resolution: Target::Calendar(hours(1)),
+        ..spec(8, 8)
+    };
+    assert!(SlaPolicies::from_specs(&[mixed]).is_ok());
 }

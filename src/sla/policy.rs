@@ -93,10 +93,23 @@ pub struct SlaPolicies {
 }
 
 impl SlaPolicies {
-    /// Indexes the rows; a (category, priority) given twice is an error.
+    /// Indexes the rows; a (category, priority) given twice, or a resolution
+    /// target shorter than the response target counted the same way, is an error.
     pub fn from_specs(specs: &[PolicySpec]) -> Result<Self> {
         let mut rows = HashMap::with_capacity(specs.len());
         for spec in specs {
+            if spec.resolution.shorter_than(spec.response) {
+                return Err(SlaError::InvalidTarget {
+                    text: spec.resolution.to_string(),
+                    reason: format!(
+                        "the resolution target of {} at priority {} is shorter than its response \
+                         target ({}): an order would be due resolved before it is due accepted",
+                        spec.category,
+                        spec.priority.as_str(),
+                        spec.response
+                    ),
+                });
+            }
             let key = (spec.category.clone(), spec.priority);
             if rows.insert(key, spec.clone()).is_some() {
                 return Err(SlaError::DuplicatePolicy {

@@ -24,6 +24,29 @@ pub enum Target {
     Calendar(TargetDuration),
 }
 
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Working(d) => write!(f, "{d} working"),
+            Target::Calendar(d) => write!(f, "{d} calendar"),
+        }
+    }
+}
+
+impl Target {
+    /// Whether this target ends before `other` always, whatever the start: both
+    /// counted the same way and this one shorter.
+    pub fn shorter_than(self, other: Target) -> bool {
+        match (self, other) {
+            (Target::Working(a), Target::Working(b))
+            | (Target::Calendar(a), Target::Calendar(b)) => {
+                a.nominal_seconds() < b.nominal_seconds()
+            }
+            _ => false,
+        }
+    }
+}
+
 /// A length of time as written in the set-up file: `"4h"`, `"90m"`, `"2d 4h"`.
 ///
 /// Days are kept apart from hours because a civil day is not always 24 hours.
@@ -37,7 +60,8 @@ pub struct TargetDuration {
 impl TargetDuration {
     /// A duration of whole civil days plus elapsed seconds.
     pub fn new(days: i64, seconds: i64) -> Result<Self> {
-        if days < 0 || seconds < 0 || days > 3660 || seconds > 3660 * 86_400 {
+        let empty = days == 0 && seconds == 0;
+        if empty || days < 0 || seconds < 0 || days > 3660 || seconds > 3660 * 86_400 {
             return Err(SlaError::InvalidTarget {
                 text: format!("{days}d {seconds}s"),
                 reason: "must be positive and under ten years".into(),
@@ -64,6 +88,11 @@ impl TargetDuration {
     /// Elapsed seconds part (beside the days).
     pub fn seconds(self) -> i64 {
         self.seconds
+    }
+
+    /// Approximate length for ordering two targets (a civil day as 24 hours).
+    fn nominal_seconds(self) -> i64 {
+        self.days * 86_400 + self.seconds
     }
 }
 
