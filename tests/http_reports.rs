@@ -655,3 +655,69 @@ async fn the_incident_list_pages_through_next_links() {
         bad.error_message()
     );
 }
+
+#[tokio::test]
+async fn a_key_reused_with_another_accuracy_or_sent_twice_is_refused() {
+    let api = api().await;
+    let body = |accuracy: u32| {
+        format!(
+            r#"{{"lat": 42.372, "lon": -71.09, "category": "pothole", "accuracy_m": {accuracy}}}"#
+        )
+    };
+    let first = api.post_json_with_key(&body(5), Some("one-key")).await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    let again = api.post_json_with_key(&body(5), Some("one-key")).await;
+    assert_eq!(again.json()["id"], first.json()["id"], "a true retry");
+    let other = api.post_json_with_key(&body(9000), Some("one-key")).await;
+    assert_eq!(
+        other.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        other.error_message()
+    );
+    assert_eq!(other.error_code(), "idempotency_key_reused");
+
+    let request = Request::post("/api/v1/reports")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header("idempotency-key", "a")
+        .header("idempotency-key", "b")
+        .body(Body::from(body(5)))
+        .unwrap();
+    let twice = api.send(request).await;
+    assert_eq!(twice.status, StatusCode::BAD_REQUEST);
+    assert_eq!(twice.error_code(), "invalid_idempotency_key");
+
+    let array = api
+        .post_json(r#"[42.372, -71.09, null, "pothole", "array form"]"#)
+        .await;
+    assert_eq!(array.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        array.error_message().contains("object"),
+        "{}",
+        array.error_message()
+    );
+}
+
+#[tokio::test]
+async fn invisible_characters_in_the_text_are_refused() {
+    let api = api().await;
+    for (text, code_point) in [
+        ("deep\u{0000}hole", "U+0000"),
+        ("\u{001b}[31mred", "U+001B"),
+        ("\u{202e}gnirts", "U+202E"),
+    ] {
+        let body = serde_json::json!({ "lat": 42.372, "lon": -71.09, "category": "pothole", "description": text });
+        let answer = api.post_json(&body.to_string()).await;
+        assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{text:?}");
+        assert!(
+            answer.error_message().contains(code_point),
+            "{}",
+            answer.error_message()
+        );
+    }
+    let lines = serde_json::json!({ "lat": 42.372, "lon": -71.09, "category": "pothole", "description": "deep\n\tand wide" });
+    assert_eq!(
+        api.post_json(&lines.to_string()).await.status,
+        StatusCode::CREATED
+    );
+}

@@ -126,6 +126,14 @@ pub fn unsupported_media_type(accepted: &str) -> ApiError {
 /// Parses a JSON document, telling invalid UTF-8, bad syntax and bad values apart.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let text = utf8(body, "the JSON body")?;
+    // serde reads a struct from an array of its fields in order too; every body
+    // of this API is an object with named fields.
+    if text.trim_start().starts_with('[') {
+        return Err(ApiError::unprocessable(
+            "invalid_field",
+            "the body must be a JSON object with named fields, not an array",
+        ));
+    }
     serde_json::from_str(text).map_err(|err| {
         use serde_json::error::Category;
         match err.classify() {

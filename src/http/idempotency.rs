@@ -42,9 +42,16 @@ pub struct IdempotencyKey(String);
 impl IdempotencyKey {
     /// The key from the request headers, if one was sent; a malformed one is 400.
     pub fn from_headers(headers: &HeaderMap) -> Result<Option<Self>, ApiError> {
-        let Some(value) = headers.get(IDEMPOTENCY_KEY_HEADER) else {
+        let mut sent = headers.get_all(IDEMPOTENCY_KEY_HEADER).iter();
+        let Some(value) = sent.next() else {
             return Ok(None);
         };
+        if sent.next().is_some() {
+            return Err(ApiError::bad_request(
+                "invalid_idempotency_key",
+                "send one Idempotency-Key header, not several",
+            ));
+        }
         let key = value.to_str().ok().filter(|key| {
             (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
         });

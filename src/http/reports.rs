@@ -81,26 +81,41 @@ async fn file(state: AppState, submission: Submission) -> ApiResult<Response> {
 }
 
 fn fingerprint_of(submission: &Submission) -> Fingerprint {
-    let lat = submission
-        .lat
-        .map(f64::to_bits)
-        .unwrap_or(u64::MAX)
-        .to_le_bytes();
-    let lon = submission
-        .lon
-        .map(f64::to_bits)
-        .unwrap_or(u64::MAX)
-        .to_le_bytes();
-    Fingerprint::of(&[
-        &lat,
-        &lon,
-        submission.category.as_deref().unwrap_or("").as_bytes(),
-        submission.description.as_deref().unwrap_or("").as_bytes(),
-        submission.photo.as_deref().unwrap_or(&[]),
-    ])
+    Fingerprint::of(&[&submission.content_digest()])
 }
 
 async fn read_submission(state: &AppState, request: Request) -> ApiResult<Submission> {
+    let submission = read_fields(state, request).await?;
+    check_text(&submission)?;
+    Ok(submission)
+}
+
+/// Refuses control characters (other than tabs and line breaks) and
+/// bidirectional overrides in the citizen's text: they would reach supervisors'
+/// screens and exports as they are, and can make a text read otherwise than it is.
+fn check_text(submission: &Submission) -> ApiResult<()> {
+    let hidden = |c: char| {
+        (c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    };
+    for (field, text) in [
+        ("description", &submission.description),
+        ("category", &submission.category),
+    ] {
+        if let Some(c) = text.as_deref().and_then(|t| t.chars().find(|&c| hidden(c))) {
+            return Err(ApiError::unprocessable(
+                "invalid_text",
+                format!(
+                    "{field} contains the invisible character U+{:04X}; send plain text",
+                    u32::from(c)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+async fn read_fields(state: &AppState, request: Request) -> ApiResult<Submission> {
     if is_json(request.headers()) {
         let body = Bytes::from_request(request, state)
             .await

@@ -18,7 +18,6 @@ use std::sync::{Arc, Mutex, RwLock};
 use bytes::Bytes;
 use geo::Point;
 use jiff::Timestamp;
-use sha2::{Digest, Sha256};
 
 use crate::classify::{Classifier, ClassifyError};
 use crate::events::Actor;
@@ -460,28 +459,7 @@ impl Planned {
 /// A hash of what the submission says, so that a retry with the same key but
 /// other content is told apart from a true retry.
 fn fingerprint(submission: &Submission) -> String {
-    let mut hasher = Sha256::new();
-    for part in [
-        submission
-            .lat
-            .map(f64::to_bits)
-            .unwrap_or(u64::MAX)
-            .to_le_bytes()
-            .as_slice(),
-        submission
-            .lon
-            .map(f64::to_bits)
-            .unwrap_or(u64::MAX)
-            .to_le_bytes()
-            .as_slice(),
-        submission.category.as_deref().unwrap_or("").as_bytes(),
-        submission.description.as_deref().unwrap_or("").as_bytes(),
-        submission.photo.as_deref().unwrap_or(&[]),
-    ] {
-        hasher.update((part.len() as u64).to_le_bytes());
-        hasher.update(part);
-    }
-    hex::encode(hasher.finalize())
+    hex::encode(submission.content_digest())
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 use geo::Point;
 use jiff::Timestamp;
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 /// Where a report's position came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -50,6 +51,35 @@ pub struct Submission {
     pub received_at: Option<Timestamp>,
     /// When the source system closed it (replayed history only).
     pub source_closed_at: Option<Timestamp>,
+}
+
+impl Submission {
+    /// SHA-256 of what the submission says (position, accuracy, category,
+    /// description, photo), each part length-prefixed: a retry under the same
+    /// key carries the same digest, another submission under it does not. The
+    /// accuracy takes part only when given, so that digests stored before it
+    /// counted still match their retries.
+    pub fn content_digest(&self) -> [u8; 32] {
+        let coordinate = |value: Option<f64>| value.map_or(u64::MAX, f64::to_bits).to_le_bytes();
+        let (lat, lon) = (coordinate(self.lat), coordinate(self.lon));
+        let accuracy = self.accuracy_m.map(|a| a.to_bits().to_le_bytes());
+        let mut parts: Vec<&[u8]> = vec![
+            &lat,
+            &lon,
+            self.category.as_deref().unwrap_or("").as_bytes(),
+            self.description.as_deref().unwrap_or("").as_bytes(),
+            self.photo.as_deref().unwrap_or(&[]),
+        ];
+        if let Some(accuracy) = &accuracy {
+            parts.push(accuracy);
+        }
+        let mut hasher = Sha256::new();
+        for part in parts {
+            hasher.update((part.len() as u64).to_le_bytes());
+            hasher.update(part);
+        }
+        hasher.finalize().into()
+    }
 }
 
 /// What is wrong with a submission's fields.
