@@ -69,13 +69,24 @@ impl Api {
     }
 
     async fn resolve(&self, id: i64, token: &str, photo: &[u8]) -> (StatusCode, Value) {
-        let mut body = format!(
-            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"after.jpg\"\r\n\
-             Content-Type: image/jpeg\r\n\r\n"
-        )
-        .into_bytes();
-        body.extend_from_slice(photo);
-        body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+        self.resolve_with(id, token, &[photo]).await
+    }
+
+    /// Resolves with one multipart `photo` part per entry of `photos`.
+    async fn resolve_with(&self, id: i64, token: &str, photos: &[&[u8]]) -> (StatusCode, Value) {
+        let mut body = Vec::new();
+        for photo in photos {
+            body.extend_from_slice(
+                format!(
+                    "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"photo\"; \
+                     filename=\"after.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(photo);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
         let request = Request::builder()
             .method(Method::POST)
             .uri(format!("/api/v1/work-orders/{id}/resolve"))
@@ -211,6 +222,10 @@ async fn the_lifecycle_through_http_with_tokens() {
         .post(&format!("/api/v1/work-orders/{north}/resolve"), &acme, None)
         .await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{body}");
+    let photo = jpeg();
+    let (status, body) = api.resolve_with(north, &acme, &[&photo, &photo]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["code"], "duplicate_field");
     let (status, body) = api.resolve(north, &acme, &jpeg()).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["work_order"]["status"], "resolved");

@@ -49,7 +49,9 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/work-orders/{id}/start", post(work_orders::start))
         .route(
             "/api/v1/work-orders/{id}/resolve",
-            post(work_orders::resolve).layer(DefaultBodyLimit::max(limits.max_report_body_bytes())),
+            post(work_orders::resolve)
+                .layer(DefaultBodyLimit::max(limits.max_report_body_bytes()))
+                .layer(middleware::from_fn(report_timeout)),
         )
         .route("/api/v1/work-orders/{id}/reject", post(work_orders::reject))
         .route(

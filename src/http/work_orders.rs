@@ -184,15 +184,24 @@ async fn after_photo(state: &AppState, request: Request) -> ApiResult<Bytes> {
                 ),
             )
         })?;
+    let mut photo = None;
     while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
         if field.name() == Some("photo") {
-            return field.bytes().await.map_err(multipart_error);
+            if photo.is_some() {
+                return Err(ApiError::unprocessable(
+                    "duplicate_field",
+                    "the `photo` part is sent twice; send one after-photo",
+                ));
+            }
+            photo = Some(field.bytes().await.map_err(multipart_error)?);
         }
     }
-    Err(ApiError::unprocessable(
-        "missing_photo",
-        "resolving needs the after-photo in a multipart part named `photo`",
-    ))
+    photo.ok_or_else(|| {
+        ApiError::unprocessable(
+            "missing_photo",
+            "resolving needs the after-photo in a multipart part named `photo`",
+        )
+    })
 }
 
 fn multipart_error(err: axum::extract::multipart::MultipartError) -> ApiError {
