@@ -38,7 +38,15 @@ impl OnnxModel {
             path: model_path.display().to_string(),
             message,
         };
-        let bytes = std::fs::read(model_path).map_err(|e| model_error(e.to_string()))?;
+        let bytes = std::fs::read(model_path).map_err(|e| {
+            let hint = if model_path.is_relative() && e.kind() == std::io::ErrorKind::NotFound {
+                " (a relative path is read from the working directory: run from the checkout \
+                 or pass --model and --labels)"
+            } else {
+                ""
+            };
+            model_error(format!("{e}{hint}"))
+        })?;
         let sha256 = hex::encode(Sha256::digest(&bytes));
         let labels = read_labels(labels_path)?;
 

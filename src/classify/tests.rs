@@ -88,3 +88,17 @@ fn missing_runtime_error_names_the_fix() {
         "{text}"
     );
 }
+
+#[test]
+fn a_missing_relative_model_path_says_where_it_was_looked_for() {
+    let err = super::OnnxModel::load(
+        std::path::Path::new("no/such/model.onnx"),
+        std::path::Path::new("no/such/labels.csv"),
+        1,
+    )
+    .err()
+    .expect("no model there");
+    let text = err.to_string();
+    assert!(text.contains("no/such/model.onnx"), "{text}");
+    assert!(text.contains("working directory"), "{text}");
+}
