@@ -645,6 +645,18 @@ async fn the_incident_list_pages_through_next_links() {
     }
     assert_eq!(seen, filed, "newest first, each incident once");
 
+    let unknown = api.get("/api/v1/incidents?category=volcano").await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        unknown.error_message().contains("pothole"),
+        "{}",
+        unknown.error_message()
+    );
+    let spaced = serde_json::json!({ "lat": 42.372, "lon": -71.09, "category": " pothole " });
+    assert_eq!(
+        api.post_json(&spaced.to_string()).await.status,
+        StatusCode::CREATED
+    );
     let none = api.get("/api/v1/incidents?limit=0").await;
     assert_eq!(none.status, StatusCode::UNPROCESSABLE_ENTITY);
     let bad = api.get("/api/v1/incidents?before=soon").await;

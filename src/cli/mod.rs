@@ -167,6 +167,9 @@ async fn import_boundaries(
     options: &ImportOptions,
     import: &BoundaryImport,
 ) -> Result<()> {
+    if import.level.trim().is_empty() {
+        bail!("--level is empty: name the level (region, municipality, district, …)");
+    }
     jiff::tz::TimeZone::get(&import.time_zone)
         .with_context(|| format!("--tz {:?} is not an IANA time zone", import.time_zone))?;
     let text =

@@ -47,6 +47,7 @@ pub async fn list(
     ApiQuery(params): ApiQuery<IncidentParams>,
 ) -> ApiResult<Json<FeatureCollection>> {
     let query = incident_query(params, state.limits.max_incidents_per_page)?;
+    check_known(&state, &query)?;
     let incidents = state.pipeline.store().incidents(&query).await?;
     let foreign_members = match incidents.last() {
         Some(last) if incidents.len() == query.limit => {
@@ -60,6 +61,26 @@ pub async fn list(
         features: incidents.iter().map(incident_feature).collect(),
         foreign_members,
     }))
+}
+
+/// A category the city does not have is a mistake to name, not a filter that
+/// happens to match nothing. (A jurisdiction id is not checked: incidents keep
+/// the ids of boundary versions since retired.)
+fn check_known(state: &AppState, query: &IncidentQuery) -> ApiResult<()> {
+    let city = state.pipeline.city();
+    if let (Some(category), Some(setup)) = (&query.category, city.setup())
+        && setup.category(category).is_none()
+    {
+        let known: Vec<&str> = setup.categories.iter().map(|c| c.slug.as_str()).collect();
+        return Err(ApiError::unprocessable(
+            "unknown_category",
+            format!(
+                "unknown category {category:?}: use one of {}",
+                known.join(", ")
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The list's URL with `query` as it was but `before` set to `last_id`.

@@ -127,7 +127,11 @@ async fn read_fields(state: &AppState, request: Request) -> ApiResult<Submission
         return Ok(Submission {
             lat: report.lat,
             lon: report.lon,
-            category: report.category,
+            // Trimmed as the multipart form's fields are.
+            category: report
+                .category
+                .map(|c| c.trim().to_owned())
+                .filter(|c| !c.is_empty()),
             description: report.description,
             accuracy_m: report.accuracy_m,
             ..Submission::default()
