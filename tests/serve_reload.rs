@@ -1,7 +1,7 @@
 //! A running `cityfix serve` takes up a set-up applied after it started when it
 //! receives SIGHUP: reports refused for want of a set-up are accepted afterwards,
 //! with no restart; a reload that would leave no usable set-up is refused. A real
-//! process on the embedded store.
+//! process on the embedded store. A refused set-up names its reason once.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::net::TcpListener;
@@ -177,4 +177,49 @@ fn hang_up(server: &Server) {
         .status()
         .unwrap();
     assert!(hup.success());
+}
+
+#[test]
+fn a_refused_set_up_says_why_once() {
+    let dir = tempfile::tempdir().unwrap();
+    cityfix(
+        dir.path(),
+        &[
+            "boundaries",
+            "import",
+            "fixtures/boundaries/sample_districts.geojson",
+            "--level",
+            "district",
+            "--id-field",
+            "code",
+            "--name-field",
+            "name",
+            "--tz",
+            "America/New_York",
+        ],
+    );
+    let setup = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sample/setup.toml"),
+    )
+    .unwrap()
+    .replace(
+        r#"working_days = ["mon", "tue", "wed", "thu", "fri"]"#,
+        "working_days = []",
+    );
+    let file = dir.path().join("setup.toml");
+    std::fs::write(&file, setup).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_cityfix"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["setup", "apply"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr.matches("working_days is empty").count(),
+        1,
+        "{stderr}"
+    );
 }
