@@ -12,6 +12,8 @@ pub struct ExifInfo {
     pub orientation: u8,
     /// GPS position (x = lon, y = lat) with N/S/E/W refs applied, when present and in range.
     pub position: Option<Point<f64>>,
+    /// Why GPS tags that are there gave no position (out of range, unreadable).
+    pub gps_problem: Option<&'static str>,
 }
 
 impl Default for ExifInfo {
@@ -19,6 +21,7 @@ impl Default for ExifInfo {
         Self {
             orientation: 1,
             position: None,
+            gps_problem: None,
         }
     }
 }
@@ -38,9 +41,14 @@ pub fn read_exif(bytes: &[u8]) -> ExifInfo {
     let Ok(exif) = parsed else {
         return ExifInfo::default();
     };
+    let (position, gps_problem) = match gps_position(&exif) {
+        Ok(position) => (position, None),
+        Err(problem) => (None, Some(problem)),
+    };
     ExifInfo {
         orientation: orientation(&exif),
-        position: gps_position(&exif),
+        position,
+        gps_problem,
     }
 }
 
@@ -52,11 +60,22 @@ fn orientation(exif: &Exif) -> u8 {
         .unwrap_or(1)
 }
 
-fn gps_position(exif: &Exif) -> Option<Point<f64>> {
-    let lat = signed_degrees(exif, Tag::GPSLatitude, Tag::GPSLatitudeRef, b'S')?;
-    let lon = signed_degrees(exif, Tag::GPSLongitude, Tag::GPSLongitudeRef, b'W')?;
-    let in_range = lat.abs() <= 90.0 && lon.abs() <= 180.0;
-    in_range.then(|| Point::new(lon, lat))
+/// The GPS position; `Ok(None)` without GPS tags, `Err` when they are there
+/// but give no usable position.
+fn gps_position(exif: &Exif) -> Result<Option<Point<f64>>, &'static str> {
+    let present = |tag| exif.get_field(tag, In::PRIMARY).is_some();
+    if !present(Tag::GPSLatitude) && !present(Tag::GPSLongitude) {
+        return Ok(None);
+    }
+    let lat = signed_degrees(exif, Tag::GPSLatitude, Tag::GPSLatitudeRef, b'S');
+    let lon = signed_degrees(exif, Tag::GPSLongitude, Tag::GPSLongitudeRef, b'W');
+    let (Some(lat), Some(lon)) = (lat, lon) else {
+        return Err("its latitude or longitude is missing or unreadable");
+    };
+    if lat.abs() > 90.0 || lon.abs() > 180.0 {
+        return Err("it lies outside -90..90 latitude or -180..180 longitude");
+    }
+    Ok(Some(Point::new(lon, lat)))
 }
 
 /// Degrees/minutes/seconds to signed decimal degrees; the ref letter `negative` flips the sign.

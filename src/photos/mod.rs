@@ -127,6 +127,8 @@ pub struct ProcessedPhoto {
     pub original_kind: ImageKind,
     /// EXIF GPS position (x = lon, y = lat), refs N/S/E/W applied; `None` when absent or invalid.
     pub exif_position: Option<Point<f64>>,
+    /// Why the EXIF GPS tags, when there are some, gave no position.
+    pub exif_gps_problem: Option<&'static str>,
     /// EXIF Orientation that was applied (1 when absent or invalid).
     pub exif_orientation: u8,
     /// Oriented RGB image, `model_input_px` square, ready for the classifier.
@@ -160,6 +162,7 @@ pub fn process(bytes: &[u8], limits: &PhotoLimits) -> Result<ProcessedPhoto> {
         original_size_px: (header.width_px, header.height_px),
         original_kind: header.kind,
         exif_position: exif.position,
+        exif_gps_problem: exif.gps_problem,
         exif_orientation: exif.orientation,
         model_input: Arc::new(model_input),
     })

@@ -63,6 +63,7 @@ impl IntakeError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Report(ReportError::MissingPosition { .. }) => "missing_position",
+            Self::Report(ReportError::UnusableExifGps { .. }) => "missing_position",
             Self::Report(ReportError::UnknownCategory { .. }) => "unknown_category",
             Self::Report(ReportError::MissingCategory { .. }) => "missing_category",
             Self::Report(ReportError::DescriptionTooLong { .. }) => "description_too_long",
@@ -303,8 +304,11 @@ impl Pipeline {
             Some(bytes) => Some(self.accept_photo(bytes.clone()).await?),
             None => None,
         };
-        let (position, position_source) =
-            resolve_position(&submission, photo.as_ref().and_then(|p| p.exif_position))?;
+        let (position, position_source) = resolve_position(
+            &submission,
+            photo.as_ref().and_then(|p| p.exif_position),
+            photo.as_ref().and_then(|p| p.exif_gps_problem),
+        )?;
         let classification = match (&photo, &self.classifier) {
             (Some(photo), Some(classifier)) => Some(classifier.classify(photo).await?),
             _ => None,

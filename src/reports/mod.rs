@@ -87,6 +87,10 @@ impl Submission {
 pub enum ReportError {
     #[error("{field} is missing: send lat and lon, or a photo with GPS in its EXIF data")]
     MissingPosition { field: &'static str },
+    #[error(
+        "lat/lon is missing, and the photo's EXIF GPS is unusable: {problem}; send lat and lon"
+    )]
+    UnusableExifGps { problem: &'static str },
     #[error("{field} = {value} is not a number")]
     NotANumber { field: &'static str, value: String },
     #[error("lat = {0} is outside -90..90")]
@@ -134,12 +138,15 @@ pub fn check_position(lat: f64, lon: f64) -> Result<Point<f64>, ReportError> {
 pub fn resolve_position(
     submission: &Submission,
     exif_position: Option<Point<f64>>,
+    exif_gps_problem: Option<&'static str>,
 ) -> Result<(Point<f64>, PositionSource), ReportError> {
     match (submission.lat, submission.lon) {
         (Some(lat), Some(lon)) => Ok((check_position(lat, lon)?, PositionSource::Request)),
-        (None, None) => exif_position
-            .map(|point| (point, PositionSource::Exif))
-            .ok_or(ReportError::MissingPosition { field: "lat/lon" }),
+        (None, None) => match (exif_position, exif_gps_problem) {
+            (Some(point), _) => Ok((point, PositionSource::Exif)),
+            (None, Some(problem)) => Err(ReportError::UnusableExifGps { problem }),
+            (None, None) => Err(ReportError::MissingPosition { field: "lat/lon" }),
+        },
         (None, Some(_)) => Err(ReportError::MissingPosition { field: "lat" }),
         (Some(_), None) => Err(ReportError::MissingPosition { field: "lon" }),
     }
@@ -199,24 +206,30 @@ mod tests {
             ..Submission::default()
         };
         assert_eq!(
-            resolve_position(&both, exif),
+            resolve_position(&both, exif, None),
             Ok((Point::new(-71.0, 42.0), PositionSource::Request))
         );
         let neither = Submission::default();
         assert_eq!(
-            resolve_position(&neither, exif),
+            resolve_position(&neither, exif, None),
             Ok((Point::new(1.0, 2.0), PositionSource::Exif))
         );
         assert_eq!(
-            resolve_position(&neither, None),
+            resolve_position(&neither, None, None),
             Err(ReportError::MissingPosition { field: "lat/lon" })
+        );
+        let problem = "it lies outside -90..90 latitude or -180..180 longitude";
+        let unusable = resolve_position(&neither, None, Some(problem)).unwrap_err();
+        assert!(
+            unusable.to_string().contains("EXIF GPS is unusable"),
+            "{unusable}"
         );
         let half = Submission {
             lat: Some(0.0),
             ..Submission::default()
         };
         assert_eq!(
-            resolve_position(&half, exif),
+            resolve_position(&half, exif, None),
             Err(ReportError::MissingPosition { field: "lon" })
         );
     }
