@@ -39,6 +39,26 @@ fn cityfix(data_dir: &Path, args: &[&str]) {
     );
 }
 
+/// The sample districts, identified by the feature property `id_field`.
+fn import_sample_districts(data_dir: &Path, id_field: &str) {
+    cityfix(
+        data_dir,
+        &[
+            "boundaries",
+            "import",
+            "fixtures/boundaries/sample_districts.geojson",
+            "--level",
+            "district",
+            "--id-field",
+            id_field,
+            "--name-field",
+            "name",
+            "--tz",
+            "America/New_York",
+        ],
+    );
+}
+
 fn start_server(data_dir: &Path) -> Server {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -94,22 +114,7 @@ async fn file_pothole(client: &reqwest::Client, server: &Server) -> StatusCode {
 #[tokio::test]
 async fn sighup_takes_up_a_set_up_applied_while_serving() {
     let dir = tempfile::tempdir().unwrap();
-    cityfix(
-        dir.path(),
-        &[
-            "boundaries",
-            "import",
-            "fixtures/boundaries/sample_districts.geojson",
-            "--level",
-            "district",
-            "--id-field",
-            "code",
-            "--name-field",
-            "name",
-            "--tz",
-            "America/New_York",
-        ],
-    );
+    import_sample_districts(dir.path(), "code");
     let mut server = start_server(dir.path());
     let client = reqwest::Client::new();
     wait_until_up(&client, &mut server).await;
@@ -150,22 +155,7 @@ async fn sighup_takes_up_a_set_up_applied_while_serving() {
 
     // New boundaries that retire the districts the contracts name: the stored
     // set-up no longer applies, so the reload is refused and intake goes on.
-    cityfix(
-        dir.path(),
-        &[
-            "boundaries",
-            "import",
-            "fixtures/boundaries/sample_districts.geojson",
-            "--level",
-            "district",
-            "--id-field",
-            "name",
-            "--name-field",
-            "name",
-            "--tz",
-            "America/New_York",
-        ],
-    );
+    import_sample_districts(dir.path(), "name");
     hang_up(&server);
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(file_pothole(&client, &server).await, StatusCode::CREATED);
@@ -182,22 +172,7 @@ fn hang_up(server: &Server) {
 #[test]
 fn a_refused_set_up_says_why_once() {
     let dir = tempfile::tempdir().unwrap();
-    cityfix(
-        dir.path(),
-        &[
-            "boundaries",
-            "import",
-            "fixtures/boundaries/sample_districts.geojson",
-            "--level",
-            "district",
-            "--id-field",
-            "code",
-            "--name-field",
-            "name",
-            "--tz",
-            "America/New_York",
-        ],
-    );
+    import_sample_districts(dir.path(), "code");
     let setup = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sample/setup.toml"),
     )
