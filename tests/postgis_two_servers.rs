@@ -4,12 +4,13 @@
 //! claiming at once: every breach escalated exactly once.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "support/server.rs"]
+mod server;
 mod support;
 
+use server::{start_server, wait_until_up};
 use support::pg;
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
@@ -29,66 +30,6 @@ use std::sync::Arc;
 const DISTRICTS: &str = include_str!("../fixtures/boundaries/sample_districts.geojson");
 const SETUP: &str = include_str!("../fixtures/sample/setup.toml");
 const REPORTS_PER_SERVER: usize = 12;
-
-/// A server process, stopped when the test ends however it ends.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start_server(database_url: &str, data_dir: &std::path::Path) -> Server {
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_cityfix"))
-        .arg("--database-url")
-        .arg(database_url)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(["serve", "--no-classifier", "--listen"])
-        .arg(format!("127.0.0.1:{port}"))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    }
-}
-
-async fn wait_until_up(client: &reqwest::Client, server: &mut Server) {
-    let started = Instant::now();
-    loop {
-        if let Ok(answer) = client.get(format!("{}/healthz", server.base)).send().await
-            && answer.status().is_success()
-        {
-            return;
-        }
-        if let Some(status) = server.child.try_wait().unwrap() {
-            panic!("the server exited early: {status}");
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the server did not come up"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 async fn prepare_city(url: &str) {
     let store = PgStore::connect_with(PgConnectOptions::from_str(url).unwrap())
@@ -140,8 +81,8 @@ async fn two_servers_file_one_pothole_once() {
     let data = tempfile::tempdir().unwrap();
     let client = reqwest::Client::new();
     let mut servers = [
-        start_server(&scoped, &data.path().join("a")),
-        start_server(&scoped, &data.path().join("b")),
+        start_server(Some(&scoped), &data.path().join("a")),
+        start_server(Some(&scoped), &data.path().join("b")),
     ];
     for server in &mut servers {
         wait_until_up(&client, server).await;
@@ -382,8 +323,8 @@ async fn a_report_filed_at_one_server_reaches_the_live_feed_of_every_server_once
     let data = tempfile::tempdir().unwrap();
     let client = reqwest::Client::new();
     let mut servers = [
-        start_server(&scoped, &data.path().join("a")),
-        start_server(&scoped, &data.path().join("b")),
+        start_server(Some(&scoped), &data.path().join("a")),
+        start_server(Some(&scoped), &data.path().join("b")),
     ];
     for server in &mut servers {
         wait_until_up(&client, server).await;

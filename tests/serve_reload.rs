@@ -4,24 +4,15 @@
 //! process on the embedded store. A refused set-up names its reason once.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::net::TcpListener;
+#[path = "support/server.rs"]
+mod server;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use server::{Server, start_server, wait_until_up};
 
 fn cityfix(data_dir: &Path, args: &[&str]) {
     let output = Command::new(env!("CARGO_BIN_EXE_cityfix"))
@@ -59,47 +50,6 @@ fn import_sample_districts(data_dir: &Path, id_field: &str) {
     );
 }
 
-fn start_server(data_dir: &Path) -> Server {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(env!("CARGO_BIN_EXE_cityfix"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(["serve", "--no-classifier", "--listen"])
-        .arg(format!("127.0.0.1:{port}"))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    }
-}
-
-async fn wait_until_up(client: &reqwest::Client, server: &mut Server) {
-    let started = Instant::now();
-    loop {
-        if let Ok(answer) = client.get(format!("{}/healthz", server.base)).send().await
-            && answer.status().is_success()
-        {
-            return;
-        }
-        if let Some(status) = server.child.try_wait().unwrap() {
-            panic!("the server exited early: {status}");
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the server did not come up"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 async fn file_pothole(client: &reqwest::Client, server: &Server) -> StatusCode {
     let body = serde_json::json!({ "lat": 42.371972, "lon": -71.090056, "category": "pothole" });
     client
@@ -115,7 +65,7 @@ async fn file_pothole(client: &reqwest::Client, server: &Server) -> StatusCode {
 async fn sighup_takes_up_a_set_up_applied_while_serving() {
     let dir = tempfile::tempdir().unwrap();
     import_sample_districts(dir.path(), "code");
-    let mut server = start_server(dir.path());
+    let mut server = start_server(None, dir.path());
     let client = reqwest::Client::new();
     wait_until_up(&client, &mut server).await;
     assert_eq!(

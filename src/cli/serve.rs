@@ -13,7 +13,7 @@ use crate::events::live::LiveFeed;
 use crate::http::idempotency::IdempotencyCache;
 use crate::http::{AppState, Limits, app};
 use crate::photos::{DirPhotoStore, PhotoLimits};
-use crate::pipeline::{Pipeline, PipelineParts};
+use crate::pipeline::{CityState, Pipeline, PipelineParts};
 use crate::sla::Webhook;
 use crate::store::SharedStore;
 use crate::work_orders::scanner::{BreachScanner, SCAN_INTERVAL};
@@ -50,9 +50,7 @@ pub(super) async fn run(global: &GlobalConfig, config: &ServeConfig) -> Result<(
     let city = pipeline.city();
     tracing::info!(
         jurisdictions = city.router().len(),
-        city = city
-            .setup()
-            .map_or("(no set-up applied)", |s| s.city.as_str()),
+        city = city_name(&city),
         "city loaded"
     );
     if city.setup().is_none() {
@@ -158,9 +156,7 @@ fn reload_on_hangup(pipeline: Arc<Pipeline>) {
                     let city = pipeline.city();
                     tracing::info!(
                         jurisdictions = city.router().len(),
-                        city = city
-                            .setup()
-                            .map_or("(no set-up applied)", |s| s.city.as_str()),
+                        city = city_name(&city),
                         "boundaries and set-up reloaded"
                     );
                 }
@@ -170,6 +166,12 @@ fn reload_on_hangup(pipeline: Arc<Pipeline>) {
             }
         }
     });
+}
+
+/// The city's name for the logs.
+fn city_name(city: &CityState) -> &str {
+    city.setup()
+        .map_or("(no set-up applied)", |setup| setup.city.as_str())
 }
 
 async fn shutdown_signal() {

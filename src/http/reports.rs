@@ -20,7 +20,8 @@ use super::extract::{ApiPath, body_rejection, content_type, is_json, parse_json,
 use super::idempotency::{Fingerprint, IdempotencyKey};
 use super::logging::LoggedIds;
 use super::state::AppState;
-use crate::reports::Submission;
+use crate::pipeline::IntakeError;
+use crate::reports::{Submission, check_typed_text};
 use crate::store::{RecordOutcome, ReportView};
 
 /// Source name of reports sent through the API.
@@ -86,33 +87,8 @@ fn fingerprint_of(submission: &Submission) -> Fingerprint {
 
 async fn read_submission(state: &AppState, request: Request) -> ApiResult<Submission> {
     let submission = read_fields(state, request).await?;
-    check_text(&submission)?;
+    check_typed_text(&submission).map_err(|err| ApiError::from(IntakeError::Report(err)))?;
     Ok(submission)
-}
-
-/// Refuses control characters (other than tabs and line breaks) and
-/// bidirectional overrides in the citizen's text: they would reach supervisors'
-/// screens and exports as they are, and can make a text read otherwise than it is.
-fn check_text(submission: &Submission) -> ApiResult<()> {
-    let hidden = |c: char| {
-        (c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-    };
-    for (field, text) in [
-        ("description", &submission.description),
-        ("category", &submission.category),
-    ] {
-        if let Some(c) = text.as_deref().and_then(|t| t.chars().find(|&c| hidden(c))) {
-            return Err(ApiError::unprocessable(
-                "invalid_text",
-                format!(
-                    "{field} contains the invisible character U+{:04X}; send plain text",
-                    u32::from(c)
-                ),
-            ));
-        }
-    }
-    Ok(())
 }
 
 async fn read_fields(state: &AppState, request: Request) -> ApiResult<Submission> {

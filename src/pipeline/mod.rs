@@ -67,6 +67,7 @@ impl IntakeError {
             Self::Report(ReportError::UnknownCategory { .. }) => "unknown_category",
             Self::Report(ReportError::MissingCategory { .. }) => "missing_category",
             Self::Report(ReportError::DescriptionTooLong { .. }) => "description_too_long",
+            Self::Report(ReportError::InvisibleCharacter { .. }) => "invalid_text",
             Self::Report(_) => "invalid_position",
             Self::Photo(PhotoError::TooLarge(_)) => "photo_too_large",
             Self::Photo(_) => "invalid_photo",

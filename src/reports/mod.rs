@@ -99,6 +99,11 @@ pub enum ReportError {
     LongitudeOutOfRange(f64),
     #[error("accuracy_m = {0} must be a positive number of metres, at most 100000")]
     BadAccuracy(f64),
+    #[error("{field} contains the invisible character U+{code_point:04X}; send plain text")]
+    InvisibleCharacter {
+        field: &'static str,
+        code_point: u32,
+    },
     #[error("description is {chars} characters long; at most {max} are accepted")]
     DescriptionTooLong { chars: usize, max: usize },
     #[error("category is missing: send one of {known}")]
@@ -150,6 +155,30 @@ pub fn resolve_position(
         (None, Some(_)) => Err(ReportError::MissingPosition { field: "lat" }),
         (Some(_), None) => Err(ReportError::MissingPosition { field: "lon" }),
     }
+}
+
+/// Refuses control characters (other than tabs and line breaks) and
+/// bidirectional overrides in text a person typed into the API: they would
+/// reach supervisors' screens and exports as they are, and can make a text read
+/// otherwise than it is. Replayed records keep their source's text as it was,
+/// so this is not part of [`check_text`].
+pub fn check_typed_text(submission: &Submission) -> Result<(), ReportError> {
+    let hidden = |c: char| {
+        (c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    };
+    for (field, text) in [
+        ("description", &submission.description),
+        ("category", &submission.category),
+    ] {
+        if let Some(c) = text.as_deref().and_then(|t| t.chars().find(|&c| hidden(c))) {
+            return Err(ReportError::InvisibleCharacter {
+                field,
+                code_point: u32::from(c),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Checks the free-text fields.
